@@ -1,0 +1,521 @@
+//! Store configuration: a [`Config`] built and validated by [`ConfigBuilder`].
+//!
+//! The defaults are those of the npm package connect-dynamodb 3.x (table `sessions`, hash key
+//! `id`, prefix `sess:`, one day for sessions without an expiry, no reaper) plus the settings
+//! that package lacked: consistent reads (on), touch throttling, timeouts and retries.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// The default table name, as in connect-dynamodb.
+pub const DEFAULT_TABLE: &str = "sessions";
+/// The default hash key attribute, as in connect-dynamodb.
+pub const DEFAULT_HASH_KEY: &str = "id";
+/// The default key prefix, as in connect-dynamodb.
+pub const DEFAULT_PREFIX: &str = "sess:";
+/// The lifetime of a session stored without an expiry (a browser-session cookie), as in
+/// connect-dynamodb: one day.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// The default touch throttle: a touch that moves the stored expiry by less than this writes
+/// nothing.
+pub const DEFAULT_TOUCH_AFTER: Duration = Duration::from_secs(10 * 60);
+/// The default time allowed to open a connection to DynamoDB.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The default time allowed for one attempt of a request, from sending it to the whole answer.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default time allowed for a whole request, retries included.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+/// The default number of attempts of a request (the first try and its retries).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// The default number of parallel scan segments used by ids/all/length/clear and the reaper.
+pub const DEFAULT_SCAN_SEGMENTS: u32 = 4;
+/// The default time `create_table` waits for a new table to become ACTIVE.
+pub const DEFAULT_CREATE_WAIT: Duration = Duration::from_secs(120);
+
+/// DynamoDB's limit on a partition key value, in bytes.
+pub(crate) const MAX_KEY_BYTES: usize = 2048;
+
+/// Static AWS credentials. `Debug` never shows the secret or the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: String,
+    pub(crate) session_token: Option<String>,
+}
+
+impl Credentials {
+    /// Credentials from an access key id, its secret, and a session token for temporary
+    /// credentials.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+        session_token: Option<String>,
+    ) -> Self {
+        Credentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token,
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &"** redacted **")
+            .field("secret_access_key", &"** redacted **")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "** redacted **"),
+            )
+            .finish()
+    }
+}
+
+/// How a table created by the store is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    /// On-demand (`PAY_PER_REQUEST`), the default.
+    OnDemand,
+    /// Provisioned capacity, in read and write capacity units.
+    Provisioned {
+        /// Read capacity units.
+        read: i64,
+        /// Write capacity units.
+        write: i64,
+    },
+}
+
+/// The validated configuration of a [`SessionStore`](crate::SessionStore).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) table: String,
+    pub(crate) hash_key: String,
+    pub(crate) prefix: String,
+    pub(crate) region: Option<String>,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) consistent_read: bool,
+    pub(crate) default_lifetime: Duration,
+    pub(crate) touch_after: Duration,
+    pub(crate) reap_interval: Option<Duration>,
+    pub(crate) billing: Billing,
+    pub(crate) create_wait: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) operation_timeout: Duration,
+    pub(crate) max_attempts: u32,
+    pub(crate) scan_segments: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            table: DEFAULT_TABLE.to_owned(),
+            hash_key: DEFAULT_HASH_KEY.to_owned(),
+            prefix: DEFAULT_PREFIX.to_owned(),
+            region: None,
+            endpoint: None,
+            credentials: None,
+            consistent_read: true,
+            default_lifetime: DEFAULT_LIFETIME,
+            touch_after: DEFAULT_TOUCH_AFTER,
+            reap_interval: None,
+            billing: Billing::OnDemand,
+            create_wait: DEFAULT_CREATE_WAIT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            scan_segments: DEFAULT_SCAN_SEGMENTS,
+        }
+    }
+}
+
+impl Config {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder {
+            config: Config::default(),
+        }
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+    /// The name of the hash key attribute.
+    pub fn hash_key(&self) -> &str {
+        &self.hash_key
+    }
+    /// The prefix put before every session id in the hash key.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+    /// The region, when set explicitly.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+    /// The endpoint URL, when set explicitly.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+    /// Whether reads are strongly consistent.
+    pub fn consistent_read(&self) -> bool {
+        self.consistent_read
+    }
+    /// The lifetime given to sessions stored without an expiry.
+    pub fn default_lifetime(&self) -> Duration {
+        self.default_lifetime
+    }
+    /// The touch throttle.
+    pub fn touch_after(&self) -> Duration {
+        self.touch_after
+    }
+    /// The interval of the background reaper, when it is on.
+    pub fn reap_interval(&self) -> Option<Duration> {
+        self.reap_interval
+    }
+    /// The billing of tables created by the store.
+    pub fn billing(&self) -> Billing {
+        self.billing
+    }
+    /// The number of parallel scan segments.
+    pub fn scan_segments(&self) -> u32 {
+        self.scan_segments
+    }
+}
+
+/// Builds a [`Config`]; [`build`](ConfigBuilder::build) validates every field and names the
+/// first invalid one in an `INVALID_CONFIG` error.
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl ConfigBuilder {
+    /// The table name (default `sessions`): 3 to 255 characters of `a-z A-Z 0-9 _ - .`.
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.config.table = table.into();
+        self
+    }
+    /// The hash key attribute (default `id`), a string key of the table.
+    pub fn hash_key(mut self, hash_key: impl Into<String>) -> Self {
+        self.config.hash_key = hash_key.into();
+        self
+    }
+    /// The prefix of every key (default `sess:`); may be empty.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.prefix = prefix.into();
+        self
+    }
+    /// The AWS region; without it the default provider chain's region (`AWS_REGION`, profile).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.config.region = Some(region.into());
+        self
+    }
+    /// An endpoint URL, e.g. `http://127.0.0.1:8000` for DynamoDB Local.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.config.endpoint = Some(endpoint.into());
+        self
+    }
+    /// Static credentials; without them the default AWS provider chain is used (environment,
+    /// profile, web identity, container and instance metadata).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.config.credentials = Some(credentials);
+        self
+    }
+    /// Strongly consistent reads (default `true`), so a write is seen by the next read.
+    pub fn consistent_read(mut self, consistent: bool) -> Self {
+        self.config.consistent_read = consistent;
+        self
+    }
+    /// The lifetime of sessions stored without an expiry (default one day).
+    pub fn default_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.default_lifetime = lifetime;
+        self
+    }
+    /// The touch throttle (default 10 minutes; zero turns throttling off). A touch that moves
+    /// the stored expiry by less than this, or by less than a tenth of the session's remaining
+    /// lifetime when that is shorter, writes nothing.
+    pub fn touch_after(mut self, touch_after: Duration) -> Self {
+        self.config.touch_after = touch_after;
+        self
+    }
+    /// Turns the background reaper on with this interval (at least one second); `None`, the
+    /// default, leaves it off.
+    pub fn reap_interval(mut self, interval: Option<Duration>) -> Self {
+        self.config.reap_interval = interval;
+        self
+    }
+    /// The billing of a table created by the store (default on-demand).
+    pub fn billing(mut self, billing: Billing) -> Self {
+        self.config.billing = billing;
+        self
+    }
+    /// How long table creation waits for the table to become ACTIVE (default 120 s).
+    pub fn create_wait(mut self, wait: Duration) -> Self {
+        self.config.create_wait = wait;
+        self
+    }
+    /// The time allowed to open a connection (default 3 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+    /// The time allowed for one attempt of a request (default 5 s).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.config.attempt_timeout = timeout;
+        self
+    }
+    /// The time allowed for a request with all its retries (default 15 s).
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.config.operation_timeout = timeout;
+        self
+    }
+    /// Attempts per request, the first included (default 3, at most 10).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.config.max_attempts = attempts;
+        self
+    }
+    /// Parallel scan segments for ids/all/length/clear and the reaper (default 4, 1 to 64).
+    pub fn scan_segments(mut self, segments: u32) -> Self {
+        self.config.scan_segments = segments;
+        self
+    }
+
+    /// Validates the settings.
+    pub fn build(self) -> Result<Config> {
+        let c = self.config;
+        validate_table(&c.table)?;
+        if c.hash_key.is_empty() || c.hash_key.len() > 255 {
+            return Err(Error::invalid_config(
+                "hash_key",
+                "must be 1 to 255 bytes long",
+            ));
+        }
+        if c.prefix.len() > 1024 {
+            return Err(Error::invalid_config(
+                "prefix",
+                "must be at most 1024 bytes long",
+            ));
+        }
+        if let Some(region) = &c.region
+            && (region.is_empty()
+                || region.len() > 64
+                || !region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+        {
+            return Err(Error::invalid_config(
+                "region",
+                "must look like `us-east-1`: lowercase letters, digits and dashes",
+            ));
+        }
+        if let Some(endpoint) = &c.endpoint {
+            validate_endpoint(endpoint)?;
+        }
+        if let Some(credentials) = &c.credentials {
+            if credentials.access_key_id.is_empty() {
+                return Err(Error::invalid_config(
+                    "credentials.access_key_id",
+                    "must not be empty",
+                ));
+            }
+            if credentials.secret_access_key.is_empty() {
+                return Err(Error::invalid_config(
+                    "credentials.secret_access_key",
+                    "must not be empty",
+                ));
+            }
+        }
+        let max_lifetime = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+        if c.default_lifetime.is_zero() || c.default_lifetime > max_lifetime {
+            return Err(Error::invalid_config(
+                "default_lifetime",
+                "must be more than zero and at most 100 years",
+            ));
+        }
+        if c.touch_after > max_lifetime {
+            return Err(Error::invalid_config(
+                "touch_after",
+                "must be at most 100 years",
+            ));
+        }
+        if let Some(interval) = c.reap_interval
+            && (interval < Duration::from_secs(1) || interval > max_lifetime)
+        {
+            return Err(Error::invalid_config(
+                "reap_interval",
+                "must be at least one second",
+            ));
+        }
+        if let Billing::Provisioned { read, write } = c.billing
+            && (read < 1 || write < 1)
+        {
+            return Err(Error::invalid_config(
+                "billing",
+                "provisioned read and write capacity must be at least 1",
+            ));
+        }
+        for (field, value) in [
+            ("create_wait", c.create_wait),
+            ("connect_timeout", c.connect_timeout),
+            ("attempt_timeout", c.attempt_timeout),
+            ("operation_timeout", c.operation_timeout),
+        ] {
+            if value.is_zero() || value > Duration::from_secs(3600) {
+                return Err(Error::invalid_config(
+                    field,
+                    "must be more than zero and at most one hour",
+                ));
+            }
+        }
+        if !(1..=10).contains(&c.max_attempts) {
+            return Err(Error::invalid_config("max_attempts", "must be 1 to 10"));
+        }
+        if !(1..=64).contains(&c.scan_segments) {
+            return Err(Error::invalid_config("scan_segments", "must be 1 to 64"));
+        }
+        Ok(c)
+    }
+}
+
+fn validate_table(table: &str) -> Result<()> {
+    let ok_len = (3..=255).contains(&table.len());
+    let ok_chars = table
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok_len && ok_chars {
+        Ok(())
+    } else {
+        Err(Error::invalid_config(
+            "table",
+            "must be 3 to 255 characters of a-z, A-Z, 0-9, `_`, `-` and `.`",
+        ))
+    }
+}
+
+fn validate_endpoint(endpoint: &str) -> Result<()> {
+    let rest = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+    match host {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(()),
+        _ => Err(Error::invalid_config(
+            "endpoint",
+            "must be an http:// or https:// URL with a host",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn field_of(err: Error) -> String {
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        err.message().to_owned()
+    }
+
+    #[test]
+    fn defaults_are_connect_dynamodb_defaults() {
+        let c = Config::builder().build().expect("defaults are valid");
+        assert_eq!(c.table(), "sessions");
+        assert_eq!(c.hash_key(), "id");
+        assert_eq!(c.prefix(), "sess:");
+        assert_eq!(c.default_lifetime(), Duration::from_secs(86_400));
+        assert!(c.consistent_read());
+        assert_eq!(c.reap_interval(), None);
+        assert_eq!(c.billing(), Billing::OnDemand);
+    }
+
+    #[test]
+    fn each_invalid_value_names_its_field() {
+        let cases: Vec<(ConfigBuilder, &str)> = vec![
+            (Config::builder().table("ab"), "`table`"),
+            (Config::builder().table("has space"), "`table`"),
+            (Config::builder().hash_key(""), "`hash_key`"),
+            (Config::builder().prefix("p".repeat(1025)), "`prefix`"),
+            (Config::builder().region("US East"), "`region`"),
+            (Config::builder().region(""), "`region`"),
+            (Config::builder().endpoint("localhost:8000"), "`endpoint`"),
+            (Config::builder().endpoint("http://"), "`endpoint`"),
+            (
+                Config::builder().credentials(Credentials::new("", "s", None)),
+                "`credentials.access_key_id`",
+            ),
+            (
+                Config::builder().credentials(Credentials::new("a", "", None)),
+                "`credentials.secret_access_key`",
+            ),
+            (
+                Config::builder().default_lifetime(Duration::ZERO),
+                "`default_lifetime`",
+            ),
+            (
+                Config::builder().reap_interval(Some(Duration::from_millis(10))),
+                "`reap_interval`",
+            ),
+            (
+                Config::builder().billing(Billing::Provisioned { read: 0, write: 1 }),
+                "`billing`",
+            ),
+            (
+                Config::builder().connect_timeout(Duration::ZERO),
+                "`connect_timeout`",
+            ),
+            (
+                Config::builder().attempt_timeout(Duration::ZERO),
+                "`attempt_timeout`",
+            ),
+            (
+                Config::builder().operation_timeout(Duration::from_secs(7200)),
+                "`operation_timeout`",
+            ),
+            (Config::builder().max_attempts(0), "`max_attempts`"),
+            (Config::builder().scan_segments(65), "`scan_segments`"),
+        ];
+        for (builder, field) in cases {
+            let message = field_of(builder.build().expect_err(field));
+            assert!(message.contains(field), "{message} should name {field}");
+        }
+    }
+
+    #[test]
+    fn valid_values_are_accepted() {
+        Config::builder()
+            .table("my-app.sessions_v2")
+            .prefix("")
+            .region("eu-west-1")
+            .endpoint("http://127.0.0.1:8000")
+            .credentials(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                Some("tok".into()),
+            ))
+            .reap_interval(Some(Duration::from_secs(600)))
+            .billing(Billing::Provisioned { read: 5, write: 5 })
+            .touch_after(Duration::ZERO)
+            .build()
+            .expect("valid");
+    }
+
+    #[test]
+    fn credentials_debug_hides_secrets() {
+        let c = Credentials::new("AKIDVISIBLE", "SECRETVALUE", Some("TOKENVALUE".into()));
+        let config = Config::builder()
+            .credentials(c.clone())
+            .build()
+            .expect("valid");
+        for text in [format!("{c:?}"), format!("{config:?}")] {
+            assert!(!text.contains("AKIDVISIBLE"), "{text}");
+            assert!(!text.contains("SECRETVALUE"), "{text}");
+            assert!(!text.contains("TOKENVALUE"), "{text}");
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! DynamoDB items <-> session records, in the format of the npm package connect-dynamodb.
+//!
+//! An item written by connect-dynamodb 3.x (and by this crate) is
+//!
+//! ```text
+//! { <hash_key>: S "<prefix><sid>", expires: N <epoch seconds>, type: S "connect-session",
+//!   sess: S "<session JSON>" }
+//! ```
+//!
+//! Reading accepts everything published versions left in real tables:
+//! - `expires` in epoch milliseconds (versions up to 1.0.11), whole seconds (1.0.12 to 3.0.2)
+//!   and fractional seconds (3.0.3 and later). A value of 10^11 or more cannot be seconds
+//!   (that is the year 5138) and is read as milliseconds.
+//! - "ghost" items holding only the key and `expires` (3.x's unconditional touch after a
+//!   destroy re-created them), items whose `sess` is missing, not a string or not valid JSON,
+//!   and items whose `expires` is missing or not a number: all of these are "not found".
+//!
+//! Writing always uses whole seconds, rounded up, so DynamoDB's TTL reads it unambiguously.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The expiry attribute, which DynamoDB's TTL is enabled on.
+pub const ATTR_EXPIRES: &str = "expires";
+/// The constant type attribute written by connect-dynamodb.
+pub const ATTR_TYPE: &str = "type";
+/// The attribute holding the session JSON text.
+pub const ATTR_SESS: &str = "sess";
+/// The value of the type attribute.
+pub const TYPE_VALUE: &str = "connect-session";
+
+/// Stored `expires` values at or above this are epoch milliseconds (connect-dynamodb <= 1.0.11).
+pub(crate) const MILLIS_THRESHOLD: f64 = 1e11;
+/// The last second of the year 9999: a stored expiry past it is not a usable expiry.
+const LATEST_EXPIRES: f64 = 253_402_300_799.0;
+/// DynamoDB's item size limit, in bytes.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// A stored session: its JSON text and when it expires.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The session as JSON text, exactly as it was stored.
+    pub session: String,
+    /// When the session expires; it is never returned after this.
+    pub expires_at: SystemTime,
+}
+
+impl std::fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Session data may hold personal data or tokens: only its size is shown.
+        f.debug_struct("SessionRecord")
+            .field("session_bytes", &self.session.len())
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Seconds since the Unix epoch, as a float (DynamoDB stores `expires` as a number).
+pub(crate) fn epoch_secs(t: SystemTime) -> f64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    }
+}
+
+pub(crate) fn from_epoch_secs(secs: f64) -> SystemTime {
+    if secs >= 0.0 {
+        UNIX_EPOCH + Duration::from_secs_f64(secs)
+    } else {
+        UNIX_EPOCH - Duration::from_secs_f64(-secs)
+    }
+}
+
+/// Reads a stored `expires` number in any published encoding, as epoch seconds.
+pub(crate) fn parse_expires(number: &str) -> Option<f64> {
+    let value: f64 = number.trim().parse().ok()?;
+    let secs = if value >= MILLIS_THRESHOLD {
+        value / 1000.0
+    } else {
+        value
+    };
+    // Also rejects NaN and infinities, which no comparison holds for.
+    (-LATEST_EXPIRES..=LATEST_EXPIRES)
+        .contains(&secs)
+        .then_some(secs)
+}
+
+/// The `expires` value to write for an expiry: whole seconds, rounded up.
+pub(crate) fn encode_expires(expires_at: SystemTime) -> Result<(String, f64)> {
+    let secs = epoch_secs(expires_at).ceil();
+    if !(0.0..MILLIS_THRESHOLD).contains(&secs) {
+        return Err(Error::invalid_argument(
+            "expiry must lie between 1970 and the year 5000",
+        ));
+    }
+    Ok((format!("{secs:.0}"), secs))
+}
+
+/// The expiry of an item in epoch seconds, or `None` when it has no usable `expires`.
+pub(crate) fn item_expires(item: &HashMap<String, AttributeValue>) -> Option<f64> {
+    match item.get(ATTR_EXPIRES) {
+        Some(AttributeValue::N(n)) => parse_expires(n),
+        _ => None,
+    }
+}
+
+/// Decodes an item into a live session, or `None` when it is expired, a ghost, or unreadable.
+/// Takes the item by value so the session text is moved, not copied.
+pub(crate) fn decode(mut item: HashMap<String, AttributeValue>, now: f64) -> Option<SessionRecord> {
+    let expires = item_expires(&item)?;
+    if expires <= now {
+        return None;
+    }
+    let session = match item.remove(ATTR_SESS) {
+        Some(AttributeValue::S(s)) => s,
+        _ => return None,
+    };
+    if !is_json(&session) {
+        return None;
+    }
+    Some(SessionRecord {
+        session,
+        expires_at: from_epoch_secs(expires),
+    })
+}
+
+/// Whether `text` is one valid JSON value.
+pub(crate) fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// Checks session text before a write: valid JSON, and an item that fits DynamoDB's limit.
+pub(crate) fn check_session(hash_key: &str, key: &str, session: &str) -> Result<()> {
+    if !is_json(session) {
+        return Err(Error::new(
+            ErrorKind::Serialization,
+            "the session is not valid JSON text",
+        ));
+    }
+    // DynamoDB counts attribute names plus values; a number takes at most its text length.
+    let size = hash_key.len()
+        + key.len()
+        + ATTR_EXPIRES.len()
+        + 21
+        + ATTR_TYPE.len()
+        + TYPE_VALUE.len()
+        + ATTR_SESS.len()
+        + session.len();
+    if size > MAX_ITEM_BYTES {
+        return Err(Error::new(
+            ErrorKind::ItemTooLarge,
+            format!(
+                "the session item would take {size} bytes, over DynamoDB's limit of {MAX_ITEM_BYTES}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A DynamoDB condition expression (with `#e` = expires, `:now` and `:now_ms`) true when the
+/// item's expiry is in the future, in either stored unit.
+pub(crate) const LIVE_CONDITION: &str =
+    "((#e > :now AND #e < :ms_threshold) OR (#e >= :ms_threshold AND #e > :now_ms))";
+
+/// The negation of [`LIVE_CONDITION`] for items that have an `expires` number.
+pub(crate) const EXPIRED_CONDITION: &str =
+    "((#e <= :now) OR (#e >= :ms_threshold AND #e <= :now_ms))";
+
+/// The values [`LIVE_CONDITION`] and [`EXPIRED_CONDITION`] refer to.
+pub(crate) fn time_values(now: f64) -> [(String, AttributeValue); 3] {
+    [
+        (":now".to_owned(), number(now)),
+        (":now_ms".to_owned(), number(now * 1000.0)),
+        (":ms_threshold".to_owned(), number(MILLIS_THRESHOLD)),
+    ]
+}
+
+pub(crate) fn number(value: f64) -> AttributeValue {
+    AttributeValue::N(format!("{value:.3}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    const NOW: f64 = 1_764_000_000.0;
+
+    #[test]
+    fn reads_every_expires_encoding() {
+        assert_eq!(parse_expires("1764000100"), Some(1_764_000_100.0));
+        assert_eq!(parse_expires("1764000100.523"), Some(1_764_000_100.523));
+        assert_eq!(parse_expires("1764000100523"), Some(1_764_000_100.523));
+        assert_eq!(parse_expires("1e3"), Some(1000.0));
+        assert_eq!(parse_expires("abc"), None);
+        assert_eq!(parse_expires("NaN"), None);
+        assert_eq!(parse_expires("inf"), None);
+        assert_eq!(parse_expires("1e300"), None, "beyond the year 9999");
+        assert_eq!(parse_expires("-1e300"), None);
+    }
+
+    #[test]
+    fn writes_whole_seconds_rounded_up() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_764_000_000_001);
+        assert_eq!(encode_expires(t).expect("valid").0, "1764000001");
+        let t = UNIX_EPOCH + Duration::from_secs(1_764_000_000);
+        assert_eq!(encode_expires(t).expect("valid").0, "1764000000");
+        let far = UNIX_EPOCH + Duration::from_secs(200_000_000_000);
+        assert_eq!(
+            encode_expires(far).expect_err("too far").kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn decodes_live_sessions_only() {
+        let live = item(&[
+            ("expires", AttributeValue::N("1764000100".into())),
+            ("sess", AttributeValue::S(r#"{"a":1}"#.into())),
+        ]);
+        let record = decode(live, NOW).expect("live");
+        assert_eq!(record.session, r#"{"a":1}"#);
+        assert_eq!(epoch_secs(record.expires_at), 1_764_000_100.0);
+
+        let millis = item(&[
+            ("expires", AttributeValue::N("1764000100000".into())),
+            ("sess", AttributeValue::S("{}".into())),
+        ]);
+        assert!(decode(millis, NOW).is_some());
+
+        let expired_at_now = item(&[
+            ("expires", AttributeValue::N("1764000000".into())),
+            ("sess", AttributeValue::S("{}".into())),
+        ]);
+        assert!(decode(expired_at_now, NOW).is_none());
+
+        let ghost = item(&[("expires", AttributeValue::N("1764000100".into()))]);
+        assert!(decode(ghost, NOW).is_none());
+
+        let not_json = item(&[
+            ("expires", AttributeValue::N("1764000100".into())),
+            ("sess", AttributeValue::S("{not json".into())),
+        ]);
+        assert!(decode(not_json, NOW).is_none());
+
+        let sess_not_string = item(&[
+            ("expires", AttributeValue::N("1764000100".into())),
+            ("sess", AttributeValue::M(HashMap::new())),
+        ]);
+        assert!(decode(sess_not_string, NOW).is_none());
+
+        let no_expires = item(&[("sess", AttributeValue::S("{}".into()))]);
+        assert!(decode(no_expires, NOW).is_none());
+
+        let absurd = item(&[
+            ("expires", AttributeValue::N("1e300".into())),
+            ("sess", AttributeValue::S("{}".into())),
+        ]);
+        assert!(decode(absurd, NOW).is_none());
+
+        let expires_string = item(&[
+            ("expires", AttributeValue::S("1764000100".into())),
+            ("sess", AttributeValue::S("{}".into())),
+        ]);
+        assert!(decode(expires_string, NOW).is_none());
+    }
+
+    #[test]
+    fn checks_json_and_size_before_writing() {
+        assert!(check_session("id", "sess:a", r#"{"cookie":{}}"#).is_ok());
+        assert_eq!(
+            check_session("id", "sess:a", "{").expect_err("bad").kind(),
+            ErrorKind::Serialization
+        );
+        assert_eq!(
+            check_session("id", "sess:a", "").expect_err("empty").kind(),
+            ErrorKind::Serialization
+        );
+        let big = format!("\"{}\"", "x".repeat(MAX_ITEM_BYTES));
+        assert_eq!(
+            check_session("id", "sess:a", &big).expect_err("big").kind(),
+            ErrorKind::ItemTooLarge
+        );
+    }
+
+    #[test]
+    fn record_debug_hides_session_text() {
+        let record = SessionRecord {
+            session: r#"{"token":"hunter2"}"#.into(),
+            expires_at: UNIX_EPOCH,
+        };
+        assert!(!format!("{record:?}").contains("hunter2"));
+    }
+}

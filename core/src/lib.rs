@@ -1,0 +1,71 @@
+//! The core of connect-dynamodb: a web session store on Amazon DynamoDB.
+//!
+//! This crate does all the work for the project's C, Node and Python faces. It reads and
+//! writes tables in the item format of the npm package connect-dynamodb, so tables written by
+//! any published connect-dynamodb version keep working, in both directions.
+//!
+//! Session data is opaque JSON text here: the faces serialize their framework's session.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use std::time::{Duration, SystemTime};
+//! use connect_dynamodb_core::{Config, SessionStore};
+//!
+//! # async fn run() -> Result<(), connect_dynamodb_core::Error> {
+//! let config = Config::builder()
+//!     .table("sessions")
+//!     .region("eu-west-1")
+//!     .build()?;
+//! let store = SessionStore::connect(config).await?;
+//! store.create_table().await?; // once, at deploy time; needs CreateTable permission
+//!
+//! let expires = SystemTime::now() + Duration::from_secs(3600);
+//! store.set("a1b2c3", r#"{"user":"ada"}"#, Some(expires)).await?;
+//! if let Some(record) = store.get("a1b2c3").await? {
+//!     println!("{} until {:?}", record.session, record.expires_at);
+//! }
+//! store.touch("a1b2c3", Some(expires + Duration::from_secs(60))).await?;
+//! store.destroy("a1b2c3").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # What the store guarantees
+//!
+//! - An expired session is never returned, however late DynamoDB's TTL deletes it.
+//! - `touch` never re-creates a destroyed or expired session, and writes nothing when the new
+//!   expiry is within the touch throttle of the stored one.
+//! - Reads are strongly consistent unless configured otherwise.
+//! - `ids`, `all`, `length` and `clear` see only this store's prefix and follow every scan page.
+//! - Every failure is an [`Error`] with a stable [`ErrorKind`] token; no input panics.
+//! - No session id, secret or credential appears in an error message, a log line or a `Debug`
+//!   output.
+//!
+//! The store owns no runtime: call it from a Tokio runtime the caller owns.
+
+mod config;
+mod error;
+mod item;
+mod reaper;
+mod store;
+mod table;
+
+pub use config::{
+    Billing, Config, ConfigBuilder, Credentials, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_CREATE_WAIT, DEFAULT_HASH_KEY, DEFAULT_LIFETIME, DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_SCAN_SEGMENTS, DEFAULT_TABLE,
+    DEFAULT_TOUCH_AFTER,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use item::{ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, MAX_ITEM_BYTES, SessionRecord, TYPE_VALUE};
+pub use reaper::ReaperHandle;
+pub use store::{ReapReport, SessionStore, TouchOutcome, WriteCondition, build_client};
+pub use table::{TableProblem, TableReport, TableSetup};
+
+/// The AWS SDK for DynamoDB this crate is built on, for callers that build their own client.
+pub use aws_sdk_dynamodb;
+
+/// The README's Rust examples, compiled by `cargo test` so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,287 @@
+//! Creating the sessions table, and verifying an existing one.
+//!
+//! Neither happens implicitly: a store makes no request until it is used, and needs no
+//! DescribeTable or CreateTable permission unless these calls are made. `verify_table` needs
+//! only DescribeTable and DescribeTimeToLive.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType, TableDescription, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+};
+
+use crate::config::Billing;
+use crate::error::{Error, ErrorKind, Result};
+use crate::item::ATTR_EXPIRES;
+use crate::store::{SessionStore, backoff};
+
+/// What is wrong with a table, as found by [`SessionStore::verify_table`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TableProblem {
+    /// The table is not ACTIVE (it is being created, updated or deleted).
+    NotActive {
+        /// The table's status, e.g. `CREATING`.
+        status: String,
+    },
+    /// The key schema is not a single string hash key of the configured name.
+    KeySchema {
+        /// The expected schema, e.g. `HASH id (S)`.
+        expected: String,
+        /// The table's schema, in the same form.
+        found: String,
+    },
+    /// TTL is off, so DynamoDB never deletes expired sessions (the store still never returns
+    /// them).
+    TtlDisabled,
+    /// TTL is on for another attribute than `expires`.
+    TtlOnOtherAttribute {
+        /// The attribute TTL is enabled on.
+        attribute: String,
+    },
+}
+
+impl fmt::Display for TableProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableProblem::NotActive { status } => write!(f, "the table is {status}, not ACTIVE"),
+            TableProblem::KeySchema { expected, found } => {
+                write!(f, "the key schema is `{found}`, expected `{expected}`")
+            }
+            TableProblem::TtlDisabled => write!(
+                f,
+                "TTL is not enabled: enable it on `{ATTR_EXPIRES}` so DynamoDB deletes expired sessions"
+            ),
+            TableProblem::TtlOnOtherAttribute { attribute } => write!(
+                f,
+                "TTL is enabled on `{attribute}`; sessions keep their expiry in `{ATTR_EXPIRES}`"
+            ),
+        }
+    }
+}
+
+/// The findings of [`SessionStore::verify_table`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableReport {
+    /// Everything found wrong; empty when the table is fit for sessions.
+    pub problems: Vec<TableProblem>,
+}
+
+impl TableReport {
+    /// Whether nothing is wrong.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The outcome of [`SessionStore::create_table`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSetup {
+    /// Whether this call created the table (exactly one of many concurrent callers does).
+    pub created: bool,
+    /// The table as verified after setup.
+    pub report: TableReport,
+}
+
+impl SessionStore {
+    /// Checks the configured table: ACTIVE, a single string hash key of the configured name,
+    /// and TTL on `expires`. A missing table is a `TABLE_NOT_FOUND` error.
+    pub async fn verify_table(&self) -> Result<TableReport> {
+        let table = self.describe_table().await?;
+        let mut problems = Vec::new();
+        let status = table.table_status().cloned();
+        if status != Some(TableStatus::Active) {
+            problems.push(TableProblem::NotActive {
+                status: status.map_or_else(|| "UNKNOWN".to_owned(), |s| s.as_str().to_owned()),
+            });
+        }
+        let expected = format!("HASH {} (S)", self.config().hash_key());
+        let found = describe_key_schema(&table);
+        if found != expected {
+            problems.push(TableProblem::KeySchema { expected, found });
+        }
+        match self.ttl_attribute().await? {
+            None => problems.push(TableProblem::TtlDisabled),
+            Some(attribute) if attribute != ATTR_EXPIRES => {
+                problems.push(TableProblem::TtlOnOtherAttribute { attribute });
+            }
+            Some(_) => {}
+        }
+        Ok(TableReport { problems })
+    }
+
+    /// Creates the configured table unless it exists (billing as configured: on-demand by
+    /// default), waits until it is ACTIVE, enables TTL on `expires` where TTL is off, and
+    /// verifies it.
+    ///
+    /// Safe to call from many processes at once: exactly one creates the table, the others
+    /// wait for it. Needs DescribeTable, CreateTable, DescribeTimeToLive and UpdateTimeToLive.
+    pub async fn create_table(&self) -> Result<TableSetup> {
+        let created = match self.describe_table().await {
+            Ok(_) => false,
+            Err(e) if e.kind() == ErrorKind::TableNotFound => self.send_create_table().await?,
+            Err(e) => return Err(e),
+        };
+        self.wait_until_active().await?;
+        self.enable_ttl().await?;
+        let report = self.verify_table().await?;
+        Ok(TableSetup { created, report })
+    }
+
+    /// Sends CreateTable; `false` when another caller's CreateTable won.
+    async fn send_create_table(&self) -> Result<bool> {
+        let c = self.config();
+        let key = KeySchemaElement::builder()
+            .attribute_name(c.hash_key())
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(build_error)?;
+        let definition = AttributeDefinition::builder()
+            .attribute_name(c.hash_key())
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(build_error)?;
+        let mut request = self
+            .client()
+            .create_table()
+            .table_name(c.table())
+            .key_schema(key)
+            .attribute_definitions(definition);
+        request = match c.billing() {
+            Billing::OnDemand => request.billing_mode(BillingMode::PayPerRequest),
+            Billing::Provisioned { read, write } => request
+                .billing_mode(BillingMode::Provisioned)
+                .provisioned_throughput(
+                    ProvisionedThroughput::builder()
+                        .read_capacity_units(read)
+                        .write_capacity_units(write)
+                        .build()
+                        .map_err(build_error)?,
+                ),
+        };
+        match request.send().await {
+            Ok(_) => {
+                tracing::info!(table = %c.table(), "connect-dynamodb created the sessions table");
+                Ok(true)
+            }
+            Err(e) => {
+                let err = Error::from_sdk("CreateTable", e);
+                // ResourceInUseException: someone else created it first.
+                if err.kind() == ErrorKind::Conflict {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    async fn wait_until_active(&self) -> Result<()> {
+        let deadline = Instant::now() + self.config().create_wait;
+        let mut polls = 0;
+        loop {
+            match self.describe_table().await {
+                Ok(t) if t.table_status() == Some(&TableStatus::Active) => return Ok(()),
+                // Right after CreateTable a table may not be visible yet.
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::TableNotFound => {}
+                Err(e) => return Err(e),
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the table did not become ACTIVE within {} s",
+                        self.config().create_wait.as_secs()
+                    ),
+                ));
+            }
+            polls += 1;
+            tokio::time::sleep(backoff(polls).max(Duration::from_millis(200))).await;
+        }
+    }
+
+    /// Turns TTL on for `expires` when TTL is off; leaves TTL on another attribute alone (the
+    /// verification reports it).
+    async fn enable_ttl(&self) -> Result<()> {
+        if self.ttl_attribute().await?.is_some() {
+            return Ok(());
+        }
+        let spec = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name(ATTR_EXPIRES)
+            .build()
+            .map_err(build_error)?;
+        let result = self
+            .client()
+            .update_time_to_live()
+            .table_name(self.config().table())
+            .time_to_live_specification(spec)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = Error::from_sdk("UpdateTimeToLive", e);
+                // A concurrent caller enabled it first: DynamoDB refuses a second change.
+                if self.ttl_attribute().await?.is_some() {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// The attribute TTL is enabled (or being enabled) on, if any.
+    async fn ttl_attribute(&self) -> Result<Option<String>> {
+        let out = self
+            .client()
+            .describe_time_to_live()
+            .table_name(self.config().table())
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("DescribeTimeToLive", e))?;
+        Ok(out
+            .time_to_live_description
+            .and_then(|d| match d.time_to_live_status {
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling) => d.attribute_name,
+                _ => None,
+            }))
+    }
+
+    async fn describe_table(&self) -> Result<TableDescription> {
+        let out = self
+            .client()
+            .describe_table()
+            .table_name(self.config().table())
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("DescribeTable", e))?;
+        out.table
+            .ok_or_else(|| Error::new(ErrorKind::Service, "DescribeTable returned no table"))
+    }
+}
+
+fn describe_key_schema(table: &TableDescription) -> String {
+    table
+        .key_schema()
+        .iter()
+        .map(|k| {
+            let name = k.attribute_name();
+            let kind = table
+                .attribute_definitions()
+                .iter()
+                .find(|d| d.attribute_name() == name)
+                .map_or("?", |d| d.attribute_type().as_str());
+            format!("{} {name} ({kind})", k.key_type().as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> Error {
+    Error::new(ErrorKind::Internal, "could not build a DynamoDB request").with_source(e)
+}

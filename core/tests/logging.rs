@@ -1,0 +1,84 @@
+//! What the store and the AWS SDK under it log during a whole session's life.
+//!
+//! Everything up to DEBUG, of every crate, is captured. (The store itself logs nothing below
+//! DEBUG. The SDK's own TRACE level dumps whole requests and responses, session ids and data
+//! included: it is a debugging aid the README tells users to keep off in production.)
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use connect_dynamodb_core::ErrorKind;
+
+const SID: &str = "LogProbe7sessionIdValue0123456789";
+const SECRET: &str = "SecretValueOfTheSessionData42";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_session_id_or_credential_in_any_log_line() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (store, _) = fresh_store("logging", |c| c).await;
+    let session = format!(r#"{{"token":"{SECRET}"}}"#);
+    store
+        .set(SID, &session, Some(in_secs(600)))
+        .await
+        .expect("set");
+    store.get(SID).await.expect("get").expect("found");
+    store.touch(SID, Some(in_secs(7200))).await.expect("touch");
+    store.ids().await.expect("ids");
+    store.reap().await.expect("reap");
+    store.destroy(SID).await.expect("destroy");
+    let err = store.set(SID, "{", None).await.expect_err("bad json");
+    assert_eq!(err.kind(), ErrorKind::Serialization);
+    let mut reaper = store.start_reaper(Duration::from_secs(1)).expect("reaper");
+    reaper.next_pass().await;
+    reaper.stop().await;
+
+    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    assert!(
+        text.lines().count() > 10,
+        "the subscriber saw the SDK's and the store's logs"
+    );
+    assert!(
+        text.contains("connect-dynamodb reaper pass"),
+        "the store's own lines are there"
+    );
+    for (what, needle) in [
+        ("session id", SID),
+        ("session data", SECRET),
+        ("access key", "localtest"),
+    ] {
+        let leaks: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(needle))
+            .take(3)
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "the {what} appears in log lines: {leaks:#?}"
+        );
+    }
+}

