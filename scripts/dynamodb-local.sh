@@ -47,6 +47,19 @@ fetch() {
   rm -rf "$tmp"
 }
 
+# Whether an HTTP server answers at $1: any status, even DynamoDB Local's 400 to a bare GET.
+answers() {
+  python3 - "$1" <<'PY'
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=2)
+except urllib.error.HTTPError:
+    pass
+except Exception:
+    sys.exit(1)
+PY
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -65,8 +78,7 @@ start() {
     endpoint=http://127.0.0.1:$port
     local waited=0
     while kill -0 "$server_pid" 2>/dev/null; do
-      # Any HTTP answer (DynamoDB Local says 400 to a bare GET) means it is serving.
-      if curl -s -o /dev/null --max-time 2 "$endpoint/"; then
+      if answers "$endpoint/"; then
         log "DynamoDB Local $jar_version is answering at $endpoint (pid $server_pid)"
         rm -f "$logfile"
         return 0

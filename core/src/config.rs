@@ -7,6 +7,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use aws_credential_types::provider::SharedCredentialsProvider;
+
 use crate::error::{Error, Result};
 
 /// The default table name, as in connect-dynamodb.
@@ -97,6 +99,7 @@ pub struct Config {
     pub(crate) region: Option<String>,
     pub(crate) endpoint: Option<String>,
     pub(crate) credentials: Option<Credentials>,
+    pub(crate) credentials_provider: Option<SharedCredentialsProvider>,
     pub(crate) consistent_read: bool,
     pub(crate) default_lifetime: Duration,
     pub(crate) touch_after: Duration,
@@ -119,6 +122,7 @@ impl Default for Config {
             region: None,
             endpoint: None,
             credentials: None,
+            credentials_provider: None,
             consistent_read: true,
             default_lifetime: DEFAULT_LIFETIME,
             touch_after: DEFAULT_TOUCH_AFTER,
@@ -227,6 +231,13 @@ impl ConfigBuilder {
         self.config.credentials = Some(credentials);
         self
     }
+    /// A credentials provider of the caller's, e.g. one that asks a host language's AWS SDK for
+    /// refreshing credentials; the SDK caches what it returns until the credentials expire.
+    /// Excludes [`credentials`](Self::credentials).
+    pub fn credentials_provider(mut self, provider: SharedCredentialsProvider) -> Self {
+        self.config.credentials_provider = Some(provider);
+        self
+    }
     /// Strongly consistent reads (default `true`), so a write is seen by the next read.
     pub fn consistent_read(mut self, consistent: bool) -> Self {
         self.config.consistent_read = consistent;
@@ -330,6 +341,12 @@ impl ConfigBuilder {
                     "must not be empty",
                 ));
             }
+        }
+        if c.credentials.is_some() && c.credentials_provider.is_some() {
+            return Err(Error::invalid_config(
+                "credentials_provider",
+                "set either static credentials or a credentials provider, not both",
+            ));
         }
         let max_lifetime = Duration::from_secs(100 * 365 * 24 * 60 * 60);
         if c.default_lifetime.is_zero() || c.default_lifetime > max_lifetime {
@@ -478,6 +495,14 @@ mod tests {
                 "`operation_timeout`",
             ),
             (Config::builder().max_attempts(0), "`max_attempts`"),
+            (
+                Config::builder()
+                    .credentials(Credentials::new("a", "b", None))
+                    .credentials_provider(SharedCredentialsProvider::new(
+                        aws_credential_types::Credentials::for_tests(),
+                    )),
+                "`credentials_provider`",
+            ),
             (Config::builder().scan_segments(65), "`scan_segments`"),
         ];
         for (builder, field) in cases {

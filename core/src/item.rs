@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::store::ItemAttribute;
 
 /// The expiry attribute, which DynamoDB's TTL is enabled on.
 pub const ATTR_EXPIRES: &str = "expires";
@@ -133,13 +134,53 @@ pub(crate) fn is_json(text: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
-/// Checks session text before a write: valid JSON, and an item that fits DynamoDB's limit.
-pub(crate) fn check_session(hash_key: &str, key: &str, session: &str) -> Result<()> {
+/// Checks a write before it is sent: valid JSON, usable extra attributes, and an item that
+/// fits DynamoDB's limit.
+pub(crate) fn check_session(
+    hash_key: &str,
+    key: &str,
+    session: &str,
+    attributes: &[(String, ItemAttribute)],
+) -> Result<()> {
     if !is_json(session) {
         return Err(Error::new(
             ErrorKind::Serialization,
             "the session is not valid JSON text",
         ));
+    }
+    let mut extra = 0;
+    for (index, (name, value)) in attributes.iter().enumerate() {
+        if name.is_empty() || name.len() > 255 {
+            return Err(Error::invalid_argument(
+                "an extra attribute name must be 1 to 255 bytes long",
+            ));
+        }
+        if [hash_key, ATTR_EXPIRES, ATTR_TYPE, ATTR_SESS].contains(&name.as_str()) {
+            return Err(Error::invalid_argument(format!(
+                "the extra attribute `{name}` would overwrite the session item's own attribute"
+            )));
+        }
+        if attributes[..index].iter().any(|(other, _)| other == name) {
+            return Err(Error::invalid_argument(format!(
+                "the extra attribute `{name}` is given twice"
+            )));
+        }
+        let size = match value {
+            ItemAttribute::S(s) => s.len(),
+            ItemAttribute::B(b) => b.len(),
+            ItemAttribute::N(n) => {
+                let valid = n.trim() == n
+                    && n.parse::<f64>().is_ok_and(f64::is_finite)
+                    && n.bytes().filter(u8::is_ascii_digit).count() <= 38;
+                if !valid {
+                    return Err(Error::invalid_argument(format!(
+                        "the extra attribute `{name}` is not a number DynamoDB can store"
+                    )));
+                }
+                n.len()
+            }
+        };
+        extra += name.len() + size;
     }
     // DynamoDB counts attribute names plus values; a number takes at most its text length.
     let size = hash_key.len()
@@ -149,7 +190,8 @@ pub(crate) fn check_session(hash_key: &str, key: &str, session: &str) -> Result<
         + ATTR_TYPE.len()
         + TYPE_VALUE.len()
         + ATTR_SESS.len()
-        + session.len();
+        + session.len()
+        + extra;
     if size > MAX_ITEM_BYTES {
         return Err(Error::new(
             ErrorKind::ItemTooLarge,
@@ -277,20 +319,63 @@ mod tests {
 
     #[test]
     fn checks_json_and_size_before_writing() {
-        assert!(check_session("id", "sess:a", r#"{"cookie":{}}"#).is_ok());
+        let none = &[];
+        assert!(check_session("id", "sess:a", r#"{"cookie":{}}"#, none).is_ok());
         assert_eq!(
-            check_session("id", "sess:a", "{").expect_err("bad").kind(),
+            check_session("id", "sess:a", "{", none)
+                .expect_err("bad")
+                .kind(),
             ErrorKind::Serialization
         );
         assert_eq!(
-            check_session("id", "sess:a", "").expect_err("empty").kind(),
+            check_session("id", "sess:a", "", none)
+                .expect_err("empty")
+                .kind(),
             ErrorKind::Serialization
         );
         let big = format!("\"{}\"", "x".repeat(MAX_ITEM_BYTES));
         assert_eq!(
-            check_session("id", "sess:a", &big).expect_err("big").kind(),
+            check_session("id", "sess:a", &big, none)
+                .expect_err("big")
+                .kind(),
             ErrorKind::ItemTooLarge
         );
+        // Extra attributes count towards the limit, and must not clash or be malformed.
+        let half = "x".repeat(MAX_ITEM_BYTES / 2 + 10);
+        let two_halves = [
+            ("a".to_owned(), ItemAttribute::S(half.clone())),
+            ("b".to_owned(), ItemAttribute::B(half.into_bytes())),
+        ];
+        assert_eq!(
+            check_session("id", "sess:a", "{}", &two_halves)
+                .expect_err("big")
+                .kind(),
+            ErrorKind::ItemTooLarge
+        );
+        let ok = [
+            ("userId".to_owned(), ItemAttribute::S("u1".into())),
+            ("age".to_owned(), ItemAttribute::N("-12.5e3".into())),
+        ];
+        assert!(check_session("id", "sess:a", "{}", &ok).is_ok());
+        for bad in [
+            vec![("sess".to_owned(), ItemAttribute::S("x".into()))],
+            vec![("id".to_owned(), ItemAttribute::S("x".into()))],
+            vec![(String::new(), ItemAttribute::S("x".into()))],
+            vec![("n".to_owned(), ItemAttribute::N("12abc".into()))],
+            vec![("n".to_owned(), ItemAttribute::N("NaN".into()))],
+            vec![
+                ("u".to_owned(), ItemAttribute::S("1".into())),
+                ("u".to_owned(), ItemAttribute::S("2".into())),
+            ],
+        ] {
+            assert_eq!(
+                check_session("id", "sess:a", "{}", &bad)
+                    .expect_err("bad")
+                    .kind(),
+                ErrorKind::InvalidArgument,
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -59,7 +59,9 @@ pub use config::{
 pub use error::{Error, ErrorKind, Result};
 pub use item::{ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, MAX_ITEM_BYTES, SessionRecord, TYPE_VALUE};
 pub use reaper::ReaperHandle;
-pub use store::{ReapReport, SessionStore, TouchOutcome, WriteCondition, build_client};
+pub use store::{
+    ItemAttribute, ReapReport, SessionStore, SetOptions, TouchOutcome, WriteCondition, build_client,
+};
 pub use table::{TableProblem, TableReport, TableSetup};
 
 /// The AWS SDK for DynamoDB this crate is built on, for callers that build their own client.

@@ -43,6 +43,48 @@ pub enum WriteCondition {
     IfPresent,
 }
 
+/// How [`SessionStore::set_with`] writes: its condition, and extra attributes stored beside the
+/// session (connect-dynamodb's `specialKeys`, e.g. a user id to find a user's sessions by).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetOptions {
+    /// When the write may happen.
+    pub condition: WriteCondition,
+    /// Attributes written beside the session. Their names must differ from the hash key,
+    /// `expires`, `type` and `sess`.
+    pub attributes: Vec<(String, ItemAttribute)>,
+}
+
+impl From<WriteCondition> for SetOptions {
+    fn from(condition: WriteCondition) -> Self {
+        SetOptions {
+            condition,
+            attributes: Vec::new(),
+        }
+    }
+}
+
+/// The value of an extra attribute, in DynamoDB's scalar types.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ItemAttribute {
+    /// A string.
+    S(String),
+    /// A number, as its decimal text (DynamoDB keeps up to 38 digits).
+    N(String),
+    /// Binary data.
+    B(Vec<u8>),
+}
+
+impl std::fmt::Debug for ItemAttribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values are copies of session data: only their type and size are shown.
+        match self {
+            ItemAttribute::S(s) => write!(f, "S({} bytes)", s.len()),
+            ItemAttribute::N(n) => write!(f, "N({} bytes)", n.len()),
+            ItemAttribute::B(b) => write!(f, "B({} bytes)", b.len()),
+        }
+    }
+}
+
 /// What a [`SessionStore::touch`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TouchOutcome {
@@ -118,6 +160,9 @@ pub async fn build_client(config: &Config) -> Result<Client> {
             None,
             "connect-dynamodb",
         ));
+    }
+    if let Some(provider) = &config.credentials_provider {
+        loader = loader.credentials_provider(provider.clone());
     }
     let mut sdk_config = loader.load().await;
     if sdk_config.region().is_none() {
@@ -206,18 +251,23 @@ impl SessionStore {
             .await
     }
 
-    /// [`set`](Self::set) with a condition; a failed condition is a `CONFLICT` error and
-    /// leaves the stored item as it was.
+    /// [`set`](Self::set) with a condition and extra attributes (`SetOptions`, or just a
+    /// [`WriteCondition`]). A failed condition is a `CONFLICT` error and leaves the stored item
+    /// as it was.
     pub async fn set_with(
         &self,
         sid: &str,
         session: &str,
         expires_at: Option<SystemTime>,
-        condition: WriteCondition,
+        options: impl Into<SetOptions>,
     ) -> Result<()> {
+        let SetOptions {
+            condition,
+            attributes,
+        } = options.into();
         let key = self.key(sid)?;
         let c = &self.inner.config;
-        item::check_session(&c.hash_key, &key, session)?;
+        item::check_session(&c.hash_key, &key, session, &attributes)?;
         let now = now_secs();
         let (expires, expires_secs) = item::encode_expires(self.expiry_or_default(expires_at))?;
         let mut request = self
@@ -229,6 +279,14 @@ impl SessionStore {
             .item(ATTR_EXPIRES, AttributeValue::N(expires))
             .item(ATTR_TYPE, AttributeValue::S(TYPE_VALUE.to_owned()))
             .item(ATTR_SESS, AttributeValue::S(session.to_owned()));
+        for (name, value) in attributes {
+            let value = match value {
+                ItemAttribute::S(s) => AttributeValue::S(s),
+                ItemAttribute::N(n) => AttributeValue::N(n),
+                ItemAttribute::B(b) => AttributeValue::B(b.into()),
+            };
+            request = request.item(name, value);
+        }
         let expression = match condition {
             WriteCondition::Always => None,
             WriteCondition::IfAbsent => Some(format!(

@@ -6,14 +6,17 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime};
 
+use aws_credential_types::provider::future;
 use common::*;
+use connect_dynamodb_core::aws_sdk_dynamodb::config::{
+    Credentials as AwsCredentials, ProvideCredentials, SharedCredentialsProvider,
+};
 use connect_dynamodb_core::aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeValue, BillingMode, ScalarAttributeType, TimeToLiveSpecification,
 };
 use connect_dynamodb_core::{
-    Billing, Credentials, Error, ErrorKind, SessionStore, TableProblem, TouchOutcome,
-    WriteCondition,
+    Billing, Credentials, Error, ErrorKind, ItemAttribute, SessionStore, SetOptions, TableProblem,
+    TouchOutcome, WriteCondition,
 };
 use futures_util::StreamExt;
 
@@ -721,28 +724,7 @@ async fn verify_reports_what_is_wrong() {
     let table = unique_table("wrong");
     let (store, _) = counted_store(local_config(&table).build().expect("config")).await;
     // A table made by hand: key `pk`, no TTL.
-    store
-        .client()
-        .create_table()
-        .table_name(&table)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .expect("def"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create by hand");
+    create_table_by_hand(&store, "pk", ScalarAttributeType::N).await;
     let report = store.verify_table().await.expect("verify");
     assert_eq!(
         report.problems,
@@ -860,6 +842,104 @@ async fn conditional_writes_report_conflicts() {
         .set_with("ghost", "{}", None, WriteCondition::IfAbsent)
         .await
         .expect("over ghost");
+}
+
+#[tokio::test]
+async fn extra_attributes_are_written_beside_the_session() {
+    let (store, _) = fresh_store("extra", |c| c).await;
+    let options = SetOptions {
+        condition: WriteCondition::Always,
+        attributes: vec![
+            ("userId".to_owned(), ItemAttribute::S("u-42".into())),
+            ("visits".to_owned(), ItemAttribute::N("7".into())),
+            ("blob".to_owned(), ItemAttribute::B(vec![0, 1, 2])),
+        ],
+    };
+    store
+        .set_with(SID, r#"{"userId":"u-42"}"#, None, options)
+        .await
+        .expect("set");
+    let item = get_raw(&store, &format!("sess:{SID}")).await.expect("item");
+    assert_eq!(item.get("userId"), Some(&s("u-42")));
+    assert_eq!(item.get("visits"), Some(&n(7)));
+    assert_eq!(
+        item.get("blob"),
+        Some(&AttributeValue::B(vec![0u8, 1, 2].into()))
+    );
+    assert_eq!(item.get("type"), Some(&s("connect-session")));
+    assert_eq!(
+        store.get(SID).await.expect("get").expect("found").session,
+        r#"{"userId":"u-42"}"#
+    );
+
+    let clash = SetOptions {
+        condition: WriteCondition::Always,
+        attributes: vec![("expires".to_owned(), ItemAttribute::N("1".into()))],
+    };
+    let err = store
+        .set_with(SID, "{}", None, clash)
+        .await
+        .expect_err("clash");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(
+        get_raw(&store, &format!("sess:{SID}"))
+            .await
+            .expect("item")
+            .contains_key("userId")
+    );
+}
+
+#[tokio::test]
+async fn a_callers_credentials_provider_is_asked_and_cached() {
+    #[derive(Debug, Default)]
+    struct Counting(std::sync::atomic::AtomicU32);
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            future::ProvideCredentials::ready(Ok(AwsCredentials::new(
+                "fromprovider",
+                "fromprovider",
+                None,
+                Some(SystemTime::now() + Duration::from_secs(3600)),
+                "test",
+            )))
+        }
+    }
+    let provider = std::sync::Arc::new(Counting::default());
+    let table = unique_table("provider");
+    let config = connect_dynamodb_core::Config::builder()
+        .table(&table)
+        .endpoint(endpoint())
+        .region("us-east-1")
+        .credentials_provider(SharedCredentialsProvider::new(ProviderRef(
+            provider.clone(),
+        )))
+        .build()
+        .expect("config");
+    let store = SessionStore::connect(config).await.expect("store");
+    store.create_table().await.expect("create");
+    store.set(SID, "{}", None).await.expect("set");
+    assert!(store.get(SID).await.expect("get").is_some());
+    let asked = provider.0.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(asked >= 1, "the provider was asked");
+    assert!(
+        asked <= 2,
+        "its credentials were cached, asked {asked} times for 6 requests"
+    );
+
+    #[derive(Debug)]
+    struct ProviderRef(std::sync::Arc<Counting>);
+    impl ProvideCredentials for ProviderRef {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.0.provide_credentials()
+        }
+    }
 }
 
 #[tokio::test]

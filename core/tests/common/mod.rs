@@ -139,21 +139,31 @@ pub async fn fresh_store(
     let config = tweak(local_config(&table)).build().expect("valid config");
     let (store, requests) = counted_store(config).await;
     let hash_key = store.config().hash_key().to_owned();
+    create_table_by_hand(&store, &hash_key, ScalarAttributeType::S).await;
+    let report = store.verify_table().await.expect("verify");
+    assert_eq!(report.problems, [TableProblem::TtlDisabled]);
+    requests.reset();
+    (store, requests)
+}
+
+/// Creates the store's table with a hash key `key` of type `key_type`, TTL off, as a user or
+/// another tool would.
+pub async fn create_table_by_hand(store: &SessionStore, key: &str, key_type: ScalarAttributeType) {
     store
         .client()
         .create_table()
-        .table_name(&table)
+        .table_name(store.config().table())
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name(&hash_key)
+                .attribute_name(key)
                 .key_type(KeyType::Hash)
                 .build()
                 .expect("key"),
         )
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name(&hash_key)
-                .attribute_type(ScalarAttributeType::S)
+                .attribute_name(key)
+                .attribute_type(key_type)
                 .build()
                 .expect("definition"),
         )
@@ -161,10 +171,6 @@ pub async fn fresh_store(
         .send()
         .await
         .expect("create table");
-    let report = store.verify_table().await.expect("verify");
-    assert_eq!(report.problems, [TableProblem::TtlDisabled]);
-    requests.reset();
-    (store, requests)
 }
 
 pub fn s(value: &str) -> AttributeValue {
