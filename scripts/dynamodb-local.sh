@@ -109,10 +109,11 @@ stop() {
 run() {
   [[ ${1:-} == -- ]] && shift
   (($#)) || { log "usage: $0 run -- COMMAND [ARGS...]"; exit 2; }
-  start
+  # The traps come first, so an interrupt while the server starts still stops it.
   trap stop EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  start
   # DynamoDB Local accepts any credentials made of letters and digits.
   local status=0
   DYNAMODB_ENDPOINT=$endpoint \

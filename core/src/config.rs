@@ -10,6 +10,7 @@ use std::time::Duration;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
 use crate::error::{Error, Result};
+use crate::item::{ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE};
 
 /// The default table name, as in connect-dynamodb.
 pub const DEFAULT_TABLE: &str = "sessions";
@@ -91,7 +92,7 @@ pub enum Billing {
 }
 
 /// The validated configuration of a [`SessionStore`](crate::SessionStore).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub(crate) table: String,
     pub(crate) hash_key: String,
@@ -111,6 +112,39 @@ pub struct Config {
     pub(crate) operation_timeout: Duration,
     pub(crate) max_attempts: u32,
     pub(crate) scan_segments: u32,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Written by hand so that no credential can show: a provider's own Debug output may
+        // print its access key id.
+        f.debug_struct("Config")
+            .field("table", &self.table)
+            .field("hash_key", &self.hash_key)
+            .field("prefix", &self.prefix)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("credentials", &self.credentials)
+            .field(
+                "credentials_provider",
+                &self
+                    .credentials_provider
+                    .as_ref()
+                    .map(|_| "** caller's provider **"),
+            )
+            .field("consistent_read", &self.consistent_read)
+            .field("default_lifetime", &self.default_lifetime)
+            .field("touch_after", &self.touch_after)
+            .field("reap_interval", &self.reap_interval)
+            .field("billing", &self.billing)
+            .field("create_wait", &self.create_wait)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("operation_timeout", &self.operation_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("scan_segments", &self.scan_segments)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -307,6 +341,12 @@ impl ConfigBuilder {
                 "must be 1 to 255 bytes long",
             ));
         }
+        if [ATTR_EXPIRES, ATTR_TYPE, ATTR_SESS].contains(&c.hash_key.as_str()) {
+            return Err(Error::invalid_config(
+                "hash_key",
+                "must differ from the item's own attributes `expires`, `type` and `sess`",
+            ));
+        }
         if c.prefix.len() > 1024 {
             return Err(Error::invalid_config(
                 "prefix",
@@ -366,7 +406,7 @@ impl ConfigBuilder {
         {
             return Err(Error::invalid_config(
                 "reap_interval",
-                "must be at least one second",
+                "must be at least one second and at most 100 years",
             ));
         }
         if let Billing::Provisioned { read, write } = c.billing
@@ -457,6 +497,13 @@ mod tests {
             (Config::builder().table("ab"), "`table`"),
             (Config::builder().table("has space"), "`table`"),
             (Config::builder().hash_key(""), "`hash_key`"),
+            (Config::builder().hash_key("type"), "`hash_key`"),
+            (Config::builder().hash_key("sess"), "`hash_key`"),
+            (Config::builder().hash_key("expires"), "`hash_key`"),
+            (
+                Config::builder().reap_interval(Some(Duration::from_secs(u64::MAX))),
+                "`reap_interval`",
+            ),
             (Config::builder().prefix("p".repeat(1025)), "`prefix`"),
             (Config::builder().region("US East"), "`region`"),
             (Config::builder().region(""), "`region`"),

@@ -105,6 +105,9 @@ type Source = Box<dyn StdError + Send + Sync + 'static>;
 pub struct Error {
     kind: ErrorKind,
     retryable: bool,
+    /// DynamoDB refused a conditional write (ConditionalCheckFailedException), as opposed to
+    /// the other CONFLICT causes.
+    condition_failed: bool,
     message: Cow<'static, str>,
     source: Option<Source>,
 }
@@ -114,6 +117,7 @@ impl Error {
         Error {
             kind,
             retryable: kind.retryable_by_default(),
+            condition_failed: false,
             message: message.into(),
             source: None,
         }
@@ -150,6 +154,11 @@ impl Error {
         self.retryable
     }
 
+    /// Whether DynamoDB refused a conditional write because its condition was false.
+    pub(crate) fn is_condition_failed(&self) -> bool {
+        self.condition_failed
+    }
+
     /// The message alone, without the kind token.
     pub fn message(&self) -> &str {
         &self.message
@@ -163,6 +172,10 @@ impl Error {
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
         R: fmt::Debug + Send + Sync + 'static,
     {
+        let condition_failed = matches!(
+            &err,
+            SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException")
+        );
         let (kind, retryable, message) = match &err {
             SdkError::ServiceError(service) => {
                 let inner = service.err();
@@ -212,6 +225,7 @@ impl Error {
         Error {
             kind,
             retryable,
+            condition_failed,
             message: message.into(),
             source: Some(Box::new(err)),
         }

@@ -203,22 +203,58 @@ pub(crate) fn check_session(
     Ok(())
 }
 
-/// A DynamoDB condition expression (with `#e` = expires, `:now` and `:now_ms`) true when the
-/// item's expiry is in the future, in either stored unit.
-pub(crate) const LIVE_CONDITION: &str =
-    "((#e > :now AND #e < :ms_threshold) OR (#e >= :ms_threshold AND #e > :now_ms))";
+/// A DynamoDB condition expression with the names and values it uses (DynamoDB refuses
+/// names and values an expression does not use).
+pub(crate) struct Condition {
+    pub(crate) expression: String,
+    pub(crate) names: HashMap<String, String>,
+    pub(crate) values: HashMap<String, AttributeValue>,
+}
 
-/// The negation of [`LIVE_CONDITION`] for items that have an `expires` number.
-pub(crate) const EXPIRED_CONDITION: &str =
-    "((#e <= :now) OR (#e >= :ms_threshold AND #e <= :now_ms))";
+impl Condition {
+    /// True when this condition is false.
+    pub(crate) fn negated(mut self) -> Self {
+        self.expression = format!("NOT {}", self.expression);
+        self
+    }
+}
 
-/// The values [`LIVE_CONDITION`] and [`EXPIRED_CONDITION`] refer to.
-pub(crate) fn time_values(now: f64) -> [(String, AttributeValue); 3] {
-    [
-        (":now".to_owned(), number(now)),
-        (":now_ms".to_owned(), number(now * 1000.0)),
-        (":ms_threshold".to_owned(), number(MILLIS_THRESHOLD)),
-    ]
+/// True for an item `get` would return: a string `sess` and an `expires` in the future, in
+/// either stored unit, and not past the year 9999.
+pub(crate) fn live_session(now: f64) -> Condition {
+    Condition {
+        expression: "(attribute_type(#s, :string_type) AND ((#e > :now AND #e < :ms_threshold) \
+                     OR (#e >= :ms_threshold AND #e > :now_ms AND #e <= :latest_ms)))"
+            .to_owned(),
+        names: names(&[("#s", ATTR_SESS), ("#e", ATTR_EXPIRES)]),
+        values: HashMap::from([
+            (":string_type".to_owned(), AttributeValue::S("S".to_owned())),
+            (":now".to_owned(), number(now)),
+            (":now_ms".to_owned(), number(now * 1000.0)),
+            (":ms_threshold".to_owned(), number(MILLIS_THRESHOLD)),
+            (":latest_ms".to_owned(), number(LATEST_EXPIRES * 1000.0)),
+        ]),
+    }
+}
+
+/// True for an item whose `expires` is a number at or before now, in either stored unit.
+pub(crate) fn expired(now: f64) -> Condition {
+    Condition {
+        expression: "((#e <= :now) OR (#e >= :ms_threshold AND #e <= :now_ms))".to_owned(),
+        names: names(&[("#e", ATTR_EXPIRES)]),
+        values: HashMap::from([
+            (":now".to_owned(), number(now)),
+            (":now_ms".to_owned(), number(now * 1000.0)),
+            (":ms_threshold".to_owned(), number(MILLIS_THRESHOLD)),
+        ]),
+    }
+}
+
+fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 pub(crate) fn number(value: f64) -> AttributeValue {

@@ -17,6 +17,9 @@ use tokio::task::JoinHandle;
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{SessionStore, random_u64};
 
+/// The longest reaper interval, as for `Config::reap_interval`.
+const MAX_INTERVAL: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// Controls a running background reaper. Dropping it stops the reaper.
 #[derive(Debug)]
 pub struct ReaperHandle {
@@ -31,11 +34,11 @@ impl ReaperHandle {
         *self.passes.borrow()
     }
 
-    /// Waits until the next pass ends; returns the number of passes so far.
-    pub async fn next_pass(&mut self) -> u64 {
-        // The sender lives as long as the task, which only ends through this handle.
-        let _ = self.passes.changed().await;
-        *self.passes.borrow_and_update()
+    /// Waits until the next pass ends and returns the number of passes so far, or `None`
+    /// when the reaper task has ended.
+    pub async fn next_pass(&mut self) -> Option<u64> {
+        self.passes.changed().await.ok()?;
+        Some(*self.passes.borrow_and_update())
     }
 
     /// Stops the reaper and waits until it has stopped. A pass under way is abandoned at its
@@ -75,9 +78,9 @@ impl SessionStore {
     /// 10%), never two at once, and never while another pass of this store runs. Must be
     /// called within a Tokio runtime.
     pub fn start_reaper(&self, interval: Duration) -> Result<ReaperHandle> {
-        if interval < Duration::from_secs(1) {
+        if interval < Duration::from_secs(1) || interval > MAX_INTERVAL {
             return Err(Error::invalid_argument(
-                "the reaper interval must be at least one second",
+                "the reaper interval must be at least one second and at most 100 years",
             ));
         }
         let store = self.clone();
@@ -128,7 +131,7 @@ where
 /// together do not scan the table at the same moments.
 fn jittered(interval: Duration) -> Duration {
     let factor = 0.9 + 0.2 * (random_u64() % 10_001) as f64 / 10_000.0;
-    interval.mul_f64(factor)
+    Duration::try_from_secs_f64(interval.as_secs_f64() * factor).unwrap_or(interval)
 }
 
 #[cfg(test)]
@@ -140,12 +143,32 @@ mod tests {
     #[test]
     fn jitter_stays_within_ten_percent() {
         let base = Duration::from_secs(100);
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..1000 {
             let d = jittered(base);
             assert!(
                 d >= Duration::from_secs(90) && d <= Duration::from_secs(110),
                 "{d:?}"
             );
+            seen.insert(d.as_millis());
+        }
+        assert!(seen.len() > 10, "the intervals vary");
+        // Never panics, whatever the interval.
+        jittered(Duration::MAX);
+    }
+
+    #[tokio::test]
+    async fn refuses_intervals_out_of_range() {
+        let sdk = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .build();
+        let store = crate::SessionStore::with_client(
+            aws_sdk_dynamodb::Client::from_conf(sdk),
+            crate::Config::default(),
+        );
+        for interval in [Duration::ZERO, Duration::from_millis(999), Duration::MAX] {
+            let err = store.start_reaper(interval).expect_err("out of range");
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         }
     }
 
@@ -166,7 +189,7 @@ mod tests {
         })
         .expect("inside a runtime");
         for expected in 1..=3 {
-            assert_eq!(handle.next_pass().await, expected);
+            assert_eq!(handle.next_pass().await, Some(expected));
         }
         assert_eq!(most.load(Ordering::SeqCst), 1);
         handle.stop().await;

@@ -17,10 +17,7 @@ use futures_util::future::try_join_all;
 
 use crate::config::{Config, MAX_KEY_BYTES};
 use crate::error::{Error, ErrorKind, Result};
-use crate::item::{
-    self, ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, EXPIRED_CONDITION, LIVE_CONDITION, SessionRecord,
-    TYPE_VALUE,
-};
+use crate::item::{self, ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, Condition, SessionRecord, TYPE_VALUE};
 
 /// How many sessions' stored expiries a store remembers for touch throttling, per generation
 /// (two generations are kept, so between this and twice this many).
@@ -287,21 +284,22 @@ impl SessionStore {
             };
             request = request.item(name, value);
         }
-        let expression = match condition {
+        let guard = match condition {
             WriteCondition::Always => None,
-            WriteCondition::IfAbsent => Some(format!(
-                "attribute_not_exists(#s) OR attribute_not_exists(#e) OR NOT {LIVE_CONDITION}"
-            )),
-            WriteCondition::IfPresent => Some(format!("attribute_exists(#s) AND {LIVE_CONDITION}")),
+            // A missing, expired, ghost or damaged item counts as absent.
+            WriteCondition::IfAbsent => Some(item::live_session(now).negated()),
+            WriteCondition::IfPresent => Some(item::live_session(now)),
         };
-        if let Some(expression) = expression {
+        if let Some(Condition {
+            expression,
+            names,
+            values,
+        }) = guard
+        {
             request = request
                 .condition_expression(expression)
-                .expression_attribute_names("#s", ATTR_SESS)
-                .expression_attribute_names("#e", ATTR_EXPIRES)
-                .set_expression_attribute_values(Some(
-                    item::time_values(now).into_iter().collect(),
-                ));
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values));
         }
         match request.send().await {
             Ok(_) => {
@@ -310,7 +308,7 @@ impl SessionStore {
             }
             Err(e) => {
                 let err = Error::from_sdk("PutItem", e);
-                if err.kind() == ErrorKind::Conflict {
+                if err.is_condition_failed() {
                     let message = match condition {
                         WriteCondition::IfAbsent => "a live session with this id already exists",
                         _ => "the session no longer exists",
@@ -342,19 +340,22 @@ impl SessionStore {
                 return Ok(TouchOutcome::Throttled);
             }
         }
-        let mut values: HashMap<String, AttributeValue> =
-            item::time_values(now).into_iter().collect();
-        values.insert(":e".to_owned(), AttributeValue::N(expires));
+        // Only a live session is touched: never a destroyed, expired, ghost or damaged one.
+        let Condition {
+            expression,
+            names,
+            mut values,
+        } = item::live_session(now);
+        values.insert(":new_expires".to_owned(), AttributeValue::N(expires));
         let result = self
             .inner
             .client
             .update_item()
             .table_name(&c.table)
             .key(&c.hash_key, AttributeValue::S(key))
-            .update_expression("SET #e = :e")
-            .condition_expression(format!("attribute_exists(#s) AND {LIVE_CONDITION}"))
-            .expression_attribute_names("#e", ATTR_EXPIRES)
-            .expression_attribute_names("#s", ATTR_SESS)
+            .update_expression("SET #e = :new_expires")
+            .condition_expression(expression)
+            .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
@@ -365,7 +366,7 @@ impl SessionStore {
             }
             Err(e) => {
                 let err = Error::from_sdk("UpdateItem", e);
-                if err.kind() == ErrorKind::Conflict {
+                if err.is_condition_failed() {
                     self.expiries().forget(sid);
                     Ok(TouchOutcome::NotFound)
                 } else {
@@ -436,8 +437,12 @@ impl SessionStore {
         Some(self.reap_pass().await)
     }
 
+    /// Deletes with BatchWriteItem, which takes no condition: a session saved again under the
+    /// same id between a page's scan and its delete is deleted too. express-session never
+    /// reuses the id of an expired session, so only a request that loaded the session before
+    /// it expired and saves it afterwards can meet this.
     async fn reap_pass(&self) -> Result<ReapReport> {
-        let spec = self.scan_spec(Some(EXPIRED_CONDITION), Projection::Key);
+        let spec = self.scan_spec(Some(item::expired(now_secs())), Projection::Key);
         let sinks: Vec<DeleteSink> = self.scan(&spec).await?;
         let report = total(&sinks);
         tracing::debug!(
@@ -483,16 +488,11 @@ impl SessionStore {
     /// the session text is fetched too, since only valid JSON counts as a session. (A scan
     /// costs the same read capacity whatever it projects.)
     fn live_scan(&self) -> ScanSpec {
-        let live = format!("attribute_type(#s, :string_type) AND {LIVE_CONDITION}");
-        let mut spec = self.scan_spec(Some(&live), Projection::Sessions);
-        spec.values
-            .insert(":string_type".to_owned(), AttributeValue::S("S".to_owned()));
-        spec
+        self.scan_spec(Some(item::live_session(now_secs())), Projection::Sessions)
     }
 
-    /// A scan of this store's prefix, narrowed by `condition` (which may use `#e`, `:now`,
-    /// `:now_ms` and `:ms_threshold`).
-    fn scan_spec(&self, condition: Option<&str>, projection: Projection) -> ScanSpec {
+    /// A scan of this store's prefix, narrowed by `condition`.
+    fn scan_spec(&self, condition: Option<Condition>, projection: Projection) -> ScanSpec {
         let c = &self.inner.config;
         let mut names = HashMap::from([("#k".to_owned(), c.hash_key.clone())]);
         let mut values = HashMap::new();
@@ -502,9 +502,9 @@ impl SessionStore {
             values.insert(":prefix".to_owned(), AttributeValue::S(c.prefix.clone()));
         }
         if let Some(condition) = condition {
-            filters.push(condition.to_owned());
-            names.insert("#e".to_owned(), ATTR_EXPIRES.to_owned());
-            values.extend(item::time_values(now_secs()));
+            filters.push(condition.expression);
+            names.extend(condition.names);
+            values.extend(condition.values);
         }
         let projection_expression = match projection {
             Projection::Key => "#k",

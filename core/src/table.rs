@@ -112,6 +112,15 @@ impl SessionStore {
         Ok(TableReport { problems })
     }
 
+    /// Whether the configured table exists. Needs only DescribeTable.
+    pub async fn table_exists(&self) -> Result<bool> {
+        match self.describe_table().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::TableNotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Creates the configured table unless it exists (billing as configured: on-demand by
     /// default), waits until it is ACTIVE, enables TTL on `expires` where TTL is off, and
     /// verifies it.

@@ -343,6 +343,39 @@ async fn touch_never_recreates_a_destroyed_or_expired_session() {
         assert_eq!(store.get(sid).await.expect("get"), None);
     }
 
+    // Damaged items stay "not found" for touch as for get: a map instead of session text, and
+    // an expiry past the year 9999.
+    put_raw(
+        &store,
+        &[
+            ("id", s("sess:map")),
+            ("expires", n((now + 600.0) as u64)),
+            ("sess", AttributeValue::M(Default::default())),
+        ],
+    )
+    .await;
+    put_raw(
+        &store,
+        &[
+            ("id", s("sess:far")),
+            ("expires", n("1e20")),
+            ("sess", s("{}")),
+        ],
+    )
+    .await;
+    for sid in ["map", "far"] {
+        assert_eq!(
+            store.touch(sid, Some(in_secs(3600))).await.expect("touch"),
+            TouchOutcome::NotFound,
+            "{sid}"
+        );
+        assert_eq!(store.get(sid).await.expect("get"), None, "{sid}");
+    }
+    assert_eq!(
+        expires_of(&get_raw(&store, "sess:far").await.expect("item")),
+        "100000000000000000000"
+    );
+
     // A live legacy millisecond item is touched into seconds.
     put_raw(
         &store,
@@ -634,7 +667,10 @@ async fn the_background_reaper_runs_and_stops() {
     // Wait for passes, not for time: the expired items are gone after at most a few passes.
     let mut passes = 0;
     while all_raw_keys(&store).await.len() > 1 {
-        passes = reaper.next_pass().await;
+        passes = tokio::time::timeout(Duration::from_secs(10), reaper.next_pass())
+            .await
+            .expect("a pass ends within ten seconds")
+            .expect("the reaper is running");
         assert!(passes <= 5, "five passes did not reap five expired items");
     }
     assert!(passes >= 1 && reaper.passes() >= 1);
@@ -655,10 +691,12 @@ async fn create_wait_and_verify_a_table() {
     let (store, requests) = counted_store(local_config(&table).build().expect("config")).await;
     let err = store.verify_table().await.expect_err("missing");
     assert_eq!(err.kind(), ErrorKind::TableNotFound);
+    assert!(!store.table_exists().await.expect("describe"));
 
     let setup = store.create_table().await.expect("create");
     assert!(setup.created);
     assert!(setup.report.is_ok(), "{:?}", setup.report);
+    assert!(store.table_exists().await.expect("describe"));
     assert_eq!(requests.count("CreateTable"), 1);
     assert_eq!(requests.count("UpdateTimeToLive"), 1);
     let description = store

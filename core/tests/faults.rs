@@ -81,6 +81,37 @@ async fn throttling_that_outlasts_the_retries_is_throttled() {
 }
 
 #[tokio::test]
+async fn a_transaction_conflict_is_not_mistaken_for_a_failed_condition() {
+    // touch treats a failed condition as "no such session"; any other CONFLICT is an error.
+    let http = infallible_client_fn(|_| error_response(400, "TransactionConflictException"));
+    let store = store_over(http, 1);
+    let err = store.touch("s", None).await.expect_err("conflict");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.is_retryable());
+    let err = store
+        .set_with(
+            "s",
+            "{}",
+            None,
+            connect_dynamodb_core::WriteCondition::IfAbsent,
+        )
+        .await
+        .expect_err("conflict");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.is_retryable(), "not the 'already exists' answer");
+
+    let http = infallible_client_fn(|_| error_response(400, "ConditionalCheckFailedException"));
+    let store = store_over(http, 1);
+    assert_eq!(
+        store
+            .touch("s", None)
+            .await
+            .expect("a failed condition is quiet"),
+        connect_dynamodb_core::TouchOutcome::NotFound
+    );
+}
+
+#[tokio::test]
 async fn internal_server_errors_are_retryable_service_errors() {
     let http = infallible_client_fn(|_| error_response(500, "InternalServerError"));
     let err = store_over(http, 2)

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use connect_dynamodb_core::ErrorKind;
+use connect_dynamodb_core::{ErrorKind, WriteCondition};
 
 const SID: &str = "LogProbe7sessionIdValue0123456789";
 const SECRET: &str = "SecretValueOfTheSessionData42";
@@ -53,8 +53,31 @@ async fn no_session_id_or_credential_in_any_log_line() {
     store.destroy(SID).await.expect("destroy");
     let err = store.set(SID, "{", None).await.expect_err("bad json");
     assert_eq!(err.kind(), ErrorKind::Serialization);
+    // Error paths, where the SDK logs DynamoDB's answers.
+    assert_eq!(
+        store.touch(SID, None).await.expect("touch"),
+        connect_dynamodb_core::TouchOutcome::NotFound
+    );
+    store
+        .set_with(SID, &session, None, WriteCondition::IfAbsent)
+        .await
+        .expect("create");
+    let err = store
+        .set_with(SID, &session, None, WriteCondition::IfAbsent)
+        .await
+        .expect_err("exists");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    let missing = counted_store(
+        local_config(&unique_table("nolog"))
+            .build()
+            .expect("config"),
+    )
+    .await
+    .0;
+    let err = missing.get(SID).await.expect_err("no table");
+    assert_eq!(err.kind(), ErrorKind::TableNotFound);
     let mut reaper = store.start_reaper(Duration::from_secs(1)).expect("reaper");
-    reaper.next_pass().await;
+    reaper.next_pass().await.expect("the reaper is running");
     reaper.stop().await;
 
     let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
