@@ -6,6 +6,12 @@ SHELL := bash
 
 CARGO ?= cargo
 DYNAMODB_LOCAL := scripts/dynamodb-local.sh
+NODE_DIR := bindings-node
+NAPI := cd $(NODE_DIR) && npx --no-install napi
+
+# Every cargo build names the target, as napi's build does: with one target directory for all
+# of them, building the addon after the core's tests does not recompile the AWS SDK.
+export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 
 .PHONY: help
 help: ## List the targets
@@ -13,18 +19,30 @@ help: ## List the targets
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build everything that exists for local use (today: the Rust core)
-	$(CARGO) build --workspace --all-targets
+build: node-build ## Build everything for local use: the Rust core and the Node addon
+	$(CARGO) build --workspace --tests
+
+.PHONY: demo
+demo: node-build ## Serve the example app at http://localhost:3000 on a fresh DynamoDB Local (Ctrl-C stops both)
+	scripts/demo.sh
 
 .PHONY: test
-test: ## Build and run every test suite against a fresh DynamoDB Local (fetched on first use)
-	$(CARGO) build --workspace --tests
-	$(DYNAMODB_LOCAL) run -- $(CARGO) test --workspace
+test: build ## Build and run every test suite against a fresh DynamoDB Local (fetched on first use)
+	scripts/install-chromium.sh
+	$(DYNAMODB_LOCAL) run -- $(MAKE) --no-print-directory test-suites
+
+.PHONY: test-suites
+test-suites: # The suites, run by `make test` inside DynamoDB Local's lifetime
+	$(CARGO) test --workspace
+	cd $(NODE_DIR) && node --test --test-concurrency=1 --test-timeout=120000 test/
+	cd $(NODE_DIR) && npx --no-install tsc -p test/tsconfig.json
 
 .PHONY: lint
-lint: ## Check formatting and run clippy with warnings as errors
+lint: node-build ## Check formatting, clippy with warnings as errors, and the generated addon bindings
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	git diff --exit-code -- $(NODE_DIR)/native.js $(NODE_DIR)/native.d.ts || \
+		{ echo "the committed native.js/native.d.ts differ from a fresh build: commit them"; exit 1; }
 
 .PHONY: fmt
 fmt: ## Format the code
@@ -34,11 +52,22 @@ fmt: ## Format the code
 doc: ## Build the Rust API documentation
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 
+.PHONY: node-deps
+node-deps: $(NODE_DIR)/node_modules/.package-lock.json ## Install the Node package's dependencies (npm ci)
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: node-build
+node-build: node-deps ## Build the Node addon (debug) and its generated bindings
+	$(NAPI) build --platform --js native.js --dts native.d.ts
+
 .PHONY: dynamodb-local
 dynamodb-local: ## Fetch DynamoDB Local 3.3.1 into .cache/ (make test does this on its own)
 	$(DYNAMODB_LOCAL) fetch
 
 .PHONY: clean
-clean: ## Remove build output and the DynamoDB Local cache
+clean: ## Remove build output, installed Node modules and the DynamoDB Local cache
 	$(CARGO) clean
-	rm -rf .cache
+	rm -rf .cache $(NODE_DIR)/node_modules $(NODE_DIR)/*.node

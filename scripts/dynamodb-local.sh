@@ -99,6 +99,11 @@ start() {
 }
 
 stop() {
+  # The command first, then the server it was using.
+  if [[ -n ${command_pid:-} ]] && kill -0 "$command_pid" 2>/dev/null; then
+    kill -TERM "$command_pid" 2>/dev/null || true
+    wait "$command_pid" 2>/dev/null || true
+  fi
   if [[ -n ${server_pid:-} ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -114,13 +119,17 @@ run() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   start
-  # DynamoDB Local accepts any credentials made of letters and digits.
-  local status=0
+  # DynamoDB Local accepts any credentials made of letters and digits. The command runs in
+  # the background and is waited for, so a signal to this script is handled at once.
   DYNAMODB_ENDPOINT=$endpoint \
     AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID_LOCAL:-localtest} \
     AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY_LOCAL:-localtest} \
     AWS_REGION=${AWS_REGION:-us-east-1} \
-    "$@" || status=$?
+    "$@" &
+  command_pid=$!
+  local status=0
+  wait "$command_pid" || status=$?
+  command_pid=
   return "$status"
 }
 
