@@ -110,6 +110,12 @@ declare namespace connectDynamoDB {
 
   type Callback<T> = (err: SessionStoreError | null, value?: T) => void
 
+  /** What a touch did: the expiry now asked for (epoch seconds), and whether it was written. */
+  interface TouchResult {
+    expires: number
+    outcome: 'updated' | 'throttled'
+  }
+
   /** A DynamoDB session store for express-session, connect and @fastify/session. */
   class DynamoDBStore extends Store {
     constructor(options?: DynamoDBStoreOptions)
@@ -119,33 +125,37 @@ declare namespace connectDynamoDB {
     readonly client: DynamoDBClientLike | null
     initialized: boolean
 
-    get(sid: string, callback: (err: any, session?: SessionData | null) => void): void
     get(sid: string): Promise<SessionData | null>
-    set(sid: string, session: SessionData, callback?: (err?: any) => void): void
+    get(sid: string, callback: (err: any, session?: SessionData | null) => void): void
     set(sid: string, session: SessionData): Promise<void>
-    touch(sid: string, session: SessionData, callback?: (err?: any, result?: { expires: number } | null) => void): void
-    touch(sid: string, session: SessionData): Promise<{ expires: number } | null>
-    destroy(sid: string, callback?: (err?: any) => void): void
+    set(sid: string, session: SessionData, callback: (err?: any) => void): void
+    /** Resolves to `null` when no live session has this id (nothing is written then). */
+    touch(sid: string, session: SessionData): Promise<TouchResult | null>
+    touch(sid: string, session: SessionData, callback: (err?: any, result?: TouchResult | null) => void): void
     destroy(sid: string): Promise<void>
-    all(callback: (err: any, obj?: { [sid: string]: SessionData } | null) => void): void
+    destroy(sid: string, callback: (err?: any) => void): void
     all(): Promise<{ [sid: string]: SessionData }>
-    entries(callback: Callback<Array<{ id: string; session: SessionData; expires: Date }>>): void
+    all(callback: (err: any, obj?: { [sid: string]: SessionData } | null) => void): void
     entries(): Promise<Array<{ id: string; session: SessionData; expires: Date }>>
-    ids(callback: Callback<string[]>): void
+    entries(callback: Callback<Array<{ id: string; session: SessionData; expires: Date }>>): void
     ids(): Promise<string[]>
-    length(callback: (err: any, length?: number) => void): void
+    ids(callback: Callback<string[]>): void
     length(): Promise<number>
-    clear(callback?: (err?: any) => void): void
+    length(callback: (err: any, length?: number) => void): void
     clear(): Promise<void>
-    reap(callback: Callback<{ scanned: number; deleted: number }>): void
+    clear(callback: (err?: any) => void): void
     reap(): Promise<{ scanned: number; deleted: number }>
+    reap(callback: Callback<{ scanned: number; deleted: number }>): void
+    /** Stops the background reaper (connect-dynamodb 3.x's name). */
     clearInterval(): void
-    initialize(callback: (err: SessionStoreError | null) => void): void
+    /** Stops the background reaper and the reconnection probe; the store stays usable. */
+    close(): void
     initialize(): Promise<void>
-    describeSessionsTable(callback: Callback<string[]>): void
+    initialize(callback: (err: SessionStoreError | null) => void): void
     describeSessionsTable(): Promise<string[]>
-    createSessionsTable(callback: Callback<{ created: boolean; problems: string[] }>): void
+    describeSessionsTable(callback: Callback<string[]>): void
     createSessionsTable(): Promise<{ created: boolean; problems: string[] }>
+    createSessionsTable(callback: Callback<{ created: boolean; problems: string[] }>): void
     getExpiresValue(session: SessionData): number
   }
 }

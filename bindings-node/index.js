@@ -10,10 +10,12 @@ const native = require('./native.js')
 
 /** The mark the native addon puts before the JSON of a store error. */
 const ERROR_MARK = '\u0001connect-dynamodb:'
-/** How often a disconnected store asks DynamoDB whether it answers again. */
-const PROBE_INTERVAL_MS = 5000
+/** When a disconnected store asks DynamoDB whether it answers again: soon, then less often. */
+const PROBE_DELAYS_MS = [250, 500, 1000, 2000, 5000]
 /** Error codes after which the store tells express-session it is disconnected. */
 const UNREACHABLE = new Set(['TRANSPORT', 'TIMEOUT'])
+const HOUR_MS = 3_600_000
+const CENTURY_S = 100 * 365 * 86_400
 
 /** Every failure of the store: `code` is a stable token (see the README's table). */
 class SessionStoreError extends Error {
@@ -123,13 +125,13 @@ function parseOptions(options) {
     if (typeof options[name] !== 'boolean') throw configError(name, 'must be true or false')
     return options[name]
   }
-  const number = (name, { integer = false, min = 0 } = {}) => {
+  const number = (name, { integer = false, min = 0, max = Number.MAX_SAFE_INTEGER } = {}) => {
     if (!given(name)) return undefined
     let value = options[name]
     // connect-dynamodb 3.x accepted capacity units as strings.
     if (integer && typeof value === 'string' && /^\d+$/.test(value)) value = Number(value)
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw configError(name, `must be a finite number of at least ${min}`)
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+      throw configError(name, `must be a number from ${min} to ${max}`)
     }
     if (integer && !Number.isInteger(value)) throw configError(name, 'must be a whole number')
     return value
@@ -145,26 +147,29 @@ function parseOptions(options) {
     secretAccessKey: string('secretAccessKey'),
     sessionToken: string('sessionToken'),
     consistentRead: boolean('consistentRead'),
-    readCapacityUnits: number('readCapacityUnits', { integer: true, min: 1 }) ?? 5,
-    writeCapacityUnits: number('writeCapacityUnits', { integer: true, min: 1 }) ?? 5,
-    connectTimeoutMs: number('connectTimeout'),
-    attemptTimeoutMs: number('attemptTimeout'),
-    operationTimeoutMs: number('operationTimeout'),
-    maxAttempts: number('maxAttempts', { integer: true, min: 1 }),
-    scanSegments: number('scanSegments', { integer: true, min: 1 }),
+    readCapacityUnits: number('readCapacityUnits', { integer: true, min: 1, max: 40000 }) ?? 5,
+    writeCapacityUnits: number('writeCapacityUnits', { integer: true, min: 1, max: 40000 }) ?? 5,
+    connectTimeoutMs: number('connectTimeout', { min: 1, max: HOUR_MS }),
+    attemptTimeoutMs: number('attemptTimeout', { min: 1, max: HOUR_MS }),
+    operationTimeoutMs: number('operationTimeout', { min: 1, max: HOUR_MS }),
+    maxAttempts: number('maxAttempts', { integer: true, min: 1, max: 10 }),
+    scanSegments: number('scanSegments', { integer: true, min: 1, max: 64 }),
   }
-  const touchAfter = number('touchAfter')
+  if (n.sessionToken && !n.accessKeyId) {
+    throw configError('sessionToken', 'goes with accessKeyId and secretAccessKey')
+  }
+  const touchAfter = number('touchAfter', { max: CENTURY_S })
   if (touchAfter !== undefined) n.touchAfterMs = touchAfter * 1000
 
   let ttl
   if (typeof options.ttl === 'function') {
     ttl = options.ttl
   } else if (given('ttl')) {
-    n.defaultLifetimeMs = number('ttl', { min: 1 }) * 1000
+    n.defaultLifetimeMs = number('ttl', { min: 1, max: CENTURY_S }) * 1000
   }
 
   // connect-dynamodb 3.x: `reapInterval` in milliseconds, 0 or absent for none.
-  const reapInterval = number('reapInterval') || 0
+  const reapInterval = number('reapInterval', { max: CENTURY_S * 1000 }) || 0
   if (reapInterval > 0) {
     if (reapInterval < 1000) throw configError('reapInterval', 'must be at least 1000 ms, or 0 for none')
     n.reapIntervalMs = reapInterval
@@ -230,13 +235,19 @@ function parseOptions(options) {
   return { native: n, ttl, initialized, createTable, specialKeys, skipThrowMissingSpecialKeys, client: client || null }
 }
 
-/** The region, endpoint and credentials of an AWS SDK for JavaScript v3 client. */
-async function clientSettings(client) {
+/**
+ * The region, endpoint and credentials of an AWS SDK for JavaScript v3 client; the region and
+ * endpoint only when the store's own options do not give them.
+ */
+async function clientSettings(client, own) {
   const config = client.config
   const settings = {}
-  if (typeof config.region === 'function') settings.region = await config.region()
+  if (own.region) settings.region = own.region
+  else if (typeof config.region === 'function') settings.region = await config.region()
   else if (typeof config.region === 'string') settings.region = config.region
-  if (typeof config.endpoint === 'function') {
+  if (own.endpoint) {
+    settings.endpoint = own.endpoint
+  } else if (typeof config.endpoint === 'function') {
     const e = await config.endpoint()
     if (e && e.hostname) {
       const port = e.port ? `:${e.port}` : ''
@@ -259,10 +270,20 @@ async function clientSettings(client) {
   return settings
 }
 
-/** Calls `cb` once, on a later tick, or returns the promise when there is no callback. */
+/**
+ * Calls `cb` once, on a later tick, or returns the promise when there is no callback. Every
+ * failure becomes a SessionStoreError. A returned promise nobody waits on never becomes an
+ * unhandled rejection (connect-dynamodb 3.x callers often call `destroy(sid)` and move on).
+ */
 function settle(promise, cb) {
-  if (typeof cb !== 'function') return promise
-  promise.then(
+  const settled = promise.catch((err) => {
+    throw toStoreError(err)
+  })
+  if (typeof cb !== 'function') {
+    settled.catch(() => {})
+    return settled
+  }
+  settled.then(
     (value) => process.nextTick(cb, null, value),
     (err) => process.nextTick(cb, err),
   )
@@ -290,51 +311,80 @@ function defineStore(Base) {
       const parsed = parseOptions(options)
       super(options || {})
       Object.defineProperty(this, '_options', { value: parsed })
-      this._native = null
+      this._connecting = null
       this._ready = null
+      this._reaping = false
       this._connected = true
       this._probe = null
+      this._probeAttempt = 0
       this.client = parsed.client
       this.table = parsed.native.table ?? 'sessions'
       this.prefix = parsed.native.prefix ?? 'sess:'
       this.hashKey = parsed.native.hashKey ?? 'id'
       this.initialized = parsed.initialized
+      // connect-dynamodb 3.x starts reaping at construction.
+      if (parsed.native.reapIntervalMs) this._store().catch(() => {})
     }
 
-    /** The native store, opened (and the table checked or created) on first use. */
-    _store() {
-      if (!this._ready) {
-        this._ready = this._open().catch((err) => {
-          this._ready = null
+    /** The native store, built on first use. */
+    _connect() {
+      if (!this._connecting) {
+        this._connecting = this._build().catch((err) => {
+          this._connecting = null
           throw toStoreError(err)
         })
       }
-      return this._ready
+      return this._connecting
     }
 
-    async _open() {
+    async _build() {
       const opts = this._options
       let n = opts.native
       let credentials
       if (opts.client) {
-        const settings = await clientSettings(opts.client)
-        n = { ...n, region: n.region ?? settings.region, endpoint: n.endpoint ?? settings.endpoint }
+        let settings
+        try {
+          settings = await clientSettings(opts.client, n)
+        } catch (err) {
+          throw new SessionStoreError('INVALID_CONFIG', 'invalid option `client`: its region, endpoint or credentials cannot be read', { cause: err })
+        }
+        n = { ...n, region: settings.region, endpoint: settings.endpoint }
         credentials = settings.credentials
       }
-      if (!this._native) this._native = await native.openStore(n, credentials)
-      const store = this._native
-      if (!this.initialized) {
-        const exists = await store.tableExists()
-        if (!exists) {
-          if (!opts.createTable) {
-            throw new SessionStoreError('TABLE_NOT_FOUND', `the table \`${this.table}\` does not exist`)
-          }
-          await store.createTable()
-        }
-        this.initialized = true
+      return native.openStore(n, credentials)
+    }
+
+    /** The native store, with the table checked (and created when allowed) on first use. */
+    _store() {
+      if (!this._ready) {
+        this._ready = this._connect()
+          .then(async (store) => {
+            if (!this.initialized) {
+              if (!(await store.tableExists())) {
+                if (!this._options.createTable) {
+                  throw new SessionStoreError('TABLE_NOT_FOUND', `the table \`${this.table}\` does not exist`)
+                }
+                await store.createTable()
+              }
+              this.initialized = true
+            }
+            this._startReaper(store)
+            return store
+          })
+          .catch((err) => {
+            this._ready = null
+            throw toStoreError(err)
+          })
       }
-      if (n.reapIntervalMs) store.startReaper(n.reapIntervalMs)
-      return store
+      return this._ready
+    }
+
+    _startReaper(store) {
+      const interval = this._options.native.reapIntervalMs
+      if (interval && !this._reaping) {
+        store.startReaper(interval)
+        this._reaping = true
+      }
     }
 
     /** Runs a native call, keeping the connect/disconnect state in step with its outcome. */
@@ -354,24 +404,54 @@ function defineStore(Base) {
         )
     }
 
+    /** Emits an event on a later tick, so a throwing listener cannot fail a store call. */
+    _emitLater(event) {
+      process.nextTick(() => this.emit(event))
+    }
+
     _reachable() {
       if (this._connected) return
       this._connected = true
-      if (this._probe) clearInterval(this._probe)
-      this._probe = null
-      this.emit('connect')
+      this._stopProbe()
+      this._emitLater('connect')
     }
 
     _unreachable() {
       if (!this._connected) return
       this._connected = false
-      // express-session stops calling the store while it is disconnected, so the store asks
-      // DynamoDB itself until it answers again. The timer never keeps the process alive.
-      this._probe = setInterval(() => {
-        this._call('tableExists').catch(() => {})
-      }, PROBE_INTERVAL_MS)
+      this._probeAttempt = 0
+      this._scheduleProbe()
+      this._emitLater('disconnect')
+    }
+
+    /**
+     * express-session stops calling a disconnected store, so the store asks DynamoDB itself
+     * (DescribeTable, which costs no capacity) until it answers: soon, then every 5 s, one
+     * question at a time. The timer never keeps the process alive.
+     */
+    _scheduleProbe() {
+      const delay = PROBE_DELAYS_MS[Math.min(this._probeAttempt, PROBE_DELAYS_MS.length - 1)]
+      this._probeAttempt += 1
+      this._probe = setTimeout(() => {
+        this._call('tableExists').then(
+          () => {},
+          () => {
+            if (!this._connected && this._probe) this._scheduleProbe()
+          },
+        )
+      }, delay)
       this._probe.unref()
-      this.emit('disconnect')
+    }
+
+    _stopProbe() {
+      if (this._probe) clearTimeout(this._probe)
+      this._probe = null
+    }
+
+    /** Stops the background reaper and the reconnection probe. The store stays usable. */
+    close() {
+      this.clearInterval()
+      this._stopProbe()
     }
 
     /** When the session expires, in epoch milliseconds, or undefined for the default lifetime. */
@@ -381,10 +461,15 @@ function defineStore(Base) {
         const expires = cookie.expires
         if (expires instanceof Date && !Number.isNaN(expires.getTime())) return expires.getTime()
         if (typeof expires === 'string' && !Number.isNaN(Date.parse(expires))) return Date.parse(expires)
-        if (typeof cookie.maxAge === 'number') return Date.now() + cookie.maxAge
+        if (Number.isFinite(cookie.maxAge)) return Date.now() + cookie.maxAge
       }
       if (this._options.ttl) {
-        const seconds = this._options.ttl(sess)
+        let seconds
+        try {
+          seconds = this._options.ttl(sess)
+        } catch (err) {
+          throw new SessionStoreError('INVALID_ARGUMENT', 'the ttl function threw', { cause: err })
+        }
         if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
           throw new SessionStoreError('INVALID_ARGUMENT', 'the ttl function must return a positive number of seconds')
         }
@@ -400,12 +485,14 @@ function defineStore(Base) {
         const value = sess[key.name]
         if (value === undefined) {
           missing.push(key.name)
-        } else if (key.type === 'B') {
+        } else if (key.type === 'B' && (typeof value === 'string' || value instanceof Uint8Array)) {
           attributes.push({ name: key.name, kind: 'B', bytes: Buffer.from(value) })
-        } else if (key.type === 'N') {
-          attributes.push({ name: key.name, kind: 'N', text: JSON.stringify(value) })
+        } else if (key.type === 'N' && (Number.isFinite(value) || typeof value === 'bigint')) {
+          attributes.push({ name: key.name, kind: 'N', text: String(value) })
+        } else if (key.type === 'S' && typeof value === 'string') {
+          attributes.push({ name: key.name, kind: 'S', text: value })
         } else {
-          attributes.push({ name: key.name, kind: 'S', text: String(value) })
+          throw new SessionStoreError('INVALID_ARGUMENT', `the special key \`${key.name}\` does not hold a value of type ${key.type}`)
         }
       }
       if (missing.length > 0 && !this._options.skipThrowMissingSpecialKeys) {
@@ -452,7 +539,7 @@ function defineStore(Base) {
         const expires = this._expiresMs(sess)
         const outcome = await this._call('touch', checkSid(sid), expires)
         if (outcome === 'notFound') return null
-        return { expires: Math.ceil((expires ?? Date.now()) / 1000), outcome }
+        return { expires: this._expiresSeconds(expires), outcome }
       }
       return settle(run(), cb)
     }
@@ -504,8 +591,11 @@ function defineStore(Base) {
 
     /** Stops the background reaper (connect-dynamodb 3.x's name). */
     clearInterval() {
-      if (this._native) this._native.stopReaper()
       this._options.native.reapIntervalMs = undefined
+      if (this._reaping) {
+        this._reaping = false
+        this._connect().then((store) => store.stopReaper(), () => {})
+      }
     }
 
     /** Checks the table, creating it when missing and allowed (connect-dynamodb 3.x). */
@@ -515,17 +605,20 @@ function defineStore(Base) {
 
     /** What is wrong with the table: a list of problems, empty when none. */
     describeSessionsTable(cb) {
-      return settle(this._call('verifyTable'), cb)
+      return settle(this._connect().then((store) => store.verifyTable()), cb)
     }
 
     /** Creates the table unless it exists, waits for it and enables TTL on `expires`. */
     createSessionsTable(cb) {
-      return settle(this._call('createTable'), cb)
+      return settle(this._connect().then((store) => store.createTable()), cb)
     }
 
     /** The expiry the store writes for `sess`, in epoch seconds (connect-dynamodb 3.x). */
     getExpiresValue(sess) {
-      const ms = this._expiresMs(sess)
+      return this._expiresSeconds(this._expiresMs(sess))
+    }
+
+    _expiresSeconds(ms) {
       const lifetime = this._options.native.defaultLifetimeMs ?? 86_400_000
       return Math.ceil((ms ?? Date.now() + lifetime) / 1000)
     }

@@ -422,8 +422,8 @@ impl ProvideCredentials for JsCredentials {
             })?;
             let expiry = c
                 .expiration_ms
-                .filter(|ms| ms.is_finite() && *ms > 0.0)
-                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms as u64));
+                .filter(|ms| (0.0..=1e15).contains(ms))
+                .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms as u64)));
             Ok(aws_credential_types::Credentials::new(
                 c.access_key_id,
                 c.secret_access_key,

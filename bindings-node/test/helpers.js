@@ -122,12 +122,11 @@ function once(emitter, event) {
   return new Promise((resolve) => emitter.once(event, (...args) => resolve(args)))
 }
 
-/** A session as express-session hands it to a store. */
+const Cookie = require('express-session/session/cookie')
+
+/** A session as express-session hands it to a store: its cookie is a real `Cookie`. */
 function sessionData(extra = {}, maxAgeMs = 3600_000) {
-  return {
-    cookie: { originalMaxAge: maxAgeMs, expires: new Date(Date.now() + maxAgeMs), httpOnly: true, path: '/' },
-    ...extra,
-  }
+  return { cookie: new Cookie({ maxAge: maxAgeMs, httpOnly: true, path: '/' }), ...extra }
 }
 
 module.exports = {

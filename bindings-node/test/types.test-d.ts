@@ -33,7 +33,14 @@ app.use(session({ store, secret: 's', resave: false, saveUninitialized: false })
 
 async function promises(s: DynamoDBStore): Promise<number> {
   const data = await s.get('sid')
-  if (data) await s.set('sid', data)
+  // Without a callback every method returns a promise.
+  const written: Promise<void> = s.set('sid', data!)
+  await written
+  const touched = await s.touch('sid', data!)
+  const outcome: 'updated' | 'throttled' | undefined = touched?.outcome
+  const gone: Promise<void> = s.destroy('sid')
+  void outcome, gone
+  s.close()
   const ids: string[] = await s.ids()
   const all: { [sid: string]: session.SessionData } = await s.all()
   const entries = await s.entries()
@@ -45,6 +52,9 @@ async function promises(s: DynamoDBStore): Promise<number> {
   void ids, all, when
   return (await s.length()) + report.deleted + s.getExpiresValue(data!)
 }
+
+// @ts-expect-error: a callback form returns nothing.
+store.set('sid', {} as session.SessionData, () => {}).then
 
 store.get('sid', (err, sess) => {
   if (err instanceof SessionStoreError) {
