@@ -37,6 +37,10 @@ test-suites: # The suites, run by `make test` inside DynamoDB Local's lifetime
 	cd $(NODE_DIR) && node --test --test-concurrency=1 --test-timeout=120000 test/
 	cd $(NODE_DIR) && npx --no-install tsc -p test/tsconfig.json
 
+.PHONY: bench
+bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 on DynamoDB Local (release build); prints medians and ratios
+	scripts/bench.sh
+
 .PHONY: lint
 lint: node-build ## Check formatting, clippy with warnings as errors, and the generated addon bindings
 	$(CARGO) fmt --all --check

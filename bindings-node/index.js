@@ -313,6 +313,7 @@ function defineStore(Base) {
       Object.defineProperty(this, '_options', { value: parsed })
       this._connecting = null
       this._ready = null
+      this._readyStore = null
       this._reaping = false
       this._connected = true
       this._probe = null
@@ -369,6 +370,7 @@ function defineStore(Base) {
               this.initialized = true
             }
             this._startReaper(store)
+            this._readyStore = store
             return store
           })
           .catch((err) => {
@@ -389,9 +391,10 @@ function defineStore(Base) {
 
     /** Runs a native call, keeping the connect/disconnect state in step with its outcome. */
     _call(method, ...args) {
-      return this._store()
-        .then((store) => store[method](...args))
-        .then(
+      // Once the store is ready, calls go straight to it: one promise less per request.
+      const ready = this._readyStore
+      const pending = ready ? ready[method](...args) : this._store().then((store) => store[method](...args))
+      return pending.then(
           (value) => {
             this._reachable()
             return value

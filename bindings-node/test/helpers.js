@@ -1,7 +1,6 @@
 'use strict'
 // Shared helpers of the Node tests: DynamoDB Local (started by `make test`), fresh tables,
 // raw access through the AWS SDK for JavaScript, and a counting HTTP proxy.
-const http = require('node:http')
 const net = require('node:net')
 const { DynamoDBClient, CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand } = require('@aws-sdk/client-dynamodb')
 const session = require('express-session')
@@ -60,52 +59,9 @@ async function rawKeys(table) {
   return keys.sort()
 }
 
-/**
- * An HTTP proxy in front of DynamoDB Local that counts requests by DynamoDB operation.
- * `down()` makes it refuse connections (DynamoDB unreachable); `up()` restores it.
- */
-async function countingProxy() {
-  const counts = {}
-  const server = http.createServer((req, res) => {
-    const op = String(req.headers['x-amz-target'] || '').split('.').pop()
-    counts[op] = (counts[op] || 0) + 1
-    const target = new URL(endpoint)
-    const upstream = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode, up.headers)
-        up.pipe(res)
-      },
-    )
-    upstream.on('error', () => res.destroy())
-    req.pipe(upstream)
-  })
-  const sockets = new Set()
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = server.address().port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    counts,
-    total: () => Object.values(counts).reduce((a, b) => a + b, 0),
-    reset: () => {
-      for (const k of Object.keys(counts)) delete counts[k]
-    },
-    down: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve())
-        for (const s of sockets) s.destroy()
-      }),
-    up: () => new Promise((resolve) => server.listen(port, '127.0.0.1', resolve)),
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
-  }
+/** A counting proxy in front of DynamoDB Local (see counting-proxy.js). */
+function countingProxy() {
+  return require('./counting-proxy').countingProxy(endpoint)
 }
 
 /** A loopback port nothing listens on. */

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
@@ -142,7 +143,10 @@ pub async fn build_client(config: &Config) -> Result<Client> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
         .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts));
+        .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts))
+        // The attempt and operation timeouts bound every request already; the stalled-stream
+        // monitor would add a timer and a throughput check to each of them.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     if let Some(region) = &config.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }

@@ -1,0 +1,440 @@
+'use strict'
+// Benchmarks this package against connect-dynamodb@3.0.5, side by side, against the same
+// DynamoDB Local, in one run: `scripts/bench.sh` (which `make bench` runs) builds the release
+// addon and runs this file under `scripts/dynamodb-local.sh run`.
+//
+// It prints ratios against the peer measured in the same run (medians over rounds), never
+// timed assertions, and exits 0 whether or not the targets are met:
+//   1. DynamoDB requests per read-only page view of an express 5 + express-session app,
+//      counted by an HTTP proxy in front of DynamoDB Local;
+//   2. app-process CPU (process.cpuUsage: every thread, so our native threads too) per store
+//      `get` of a ~1 KB session;
+//   3. requests per second of an express app, read-only and writing, driven by autocannon in
+//      a child process (bench/load.js), one keep-alive connection and session per client.
+//
+// Knobs (environment): BENCH_VIEWS, BENCH_GETS, BENCH_CPU_ROUNDS, BENCH_LOAD_SECONDS,
+// BENCH_LOAD_ROUNDS, BENCH_CONNECTIONS.
+
+// The AWS SDK warns on Node 20 that later releases will need Node 22: noise in a bench table.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
+const fs = require('node:fs')
+const http = require('node:http')
+const path = require('node:path')
+const { execFile } = require('node:child_process')
+const express = require('express')
+const { countingProxy: proxyTo } = require('../test/counting-proxy')
+const session = require('express-session')
+const { DynamoDBClient, CreateTableCommand } = require('@aws-sdk/client-dynamodb')
+
+// Ours by path: this package is itself named connect-dynamodb, and Node resolves a package's
+// own name to the package itself (self-reference through "exports"), so
+// `require('connect-dynamodb')` here would NOT load the peer. The peer is loaded by its path.
+const OursStore = require('..')(session)
+const peerDir = path.join(__dirname, '..', 'node_modules', 'connect-dynamodb')
+const PEER_VERSION = require(path.join(peerDir, 'package.json')).version
+const PeerStore = require(peerDir)(session)
+
+const endpoint = process.env.DYNAMODB_ENDPOINT
+if (!endpoint) {
+  console.error('DYNAMODB_ENDPOINT is not set: run `make bench` (or scripts/bench.sh), which starts DynamoDB Local')
+  process.exit(2)
+}
+const region = process.env.AWS_REGION || 'us-east-1'
+const accessKeyId = process.env.AWS_ACCESS_KEY_ID || 'localtest'
+const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY || 'localtest'
+
+const int = (name, fallback) => {
+  const v = Number(process.env[name])
+  return Number.isInteger(v) && v > 0 ? v : fallback
+}
+const VIEWS = int('BENCH_VIEWS', 200)
+const GETS = int('BENCH_GETS', 1000)
+const CPU_ROUNDS = int('BENCH_CPU_ROUNDS', 5)
+const LOAD_SECONDS = int('BENCH_LOAD_SECONDS', 4)
+const LOAD_ROUNDS = int('BENCH_LOAD_ROUNDS', 3)
+const CONNECTIONS = int('BENCH_CONNECTIONS', 16)
+const MAX_AGE_MS = 3600_000
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const fmt = (x, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : String(x))
+const log = (...args) => console.log(...args)
+
+/**
+ * CPU nanoseconds of this process's threads grouped by thread name (Linux /proc), to tell
+ * which threads the CPU of a phase goes to: the main thread (JavaScript), tokio workers, V8's
+ * helpers. Empty where /proc is missing.
+ */
+function threadCpu() {
+  const out = {}
+  let tids
+  try {
+    tids = fs.readdirSync('/proc/self/task')
+  } catch {
+    return out
+  }
+  for (const tid of tids) {
+    try {
+      const ns = Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      let name = Number(tid) === process.pid ? 'main' : fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
+      name = name.replace(/[-\s]*\d+$/, '')
+      out[name] = (out[name] || 0) + ns
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out
+}
+
+function threadCpuSince(before) {
+  const now = threadCpu()
+  const out = {}
+  for (const [name, ns] of Object.entries(now)) out[name] = ns - (before[name] || 0)
+  return out
+}
+
+function rawClient(url) {
+  // A fresh credentials object for every client: the SDK mutates it.
+  return new DynamoDBClient({ endpoint: url, region, credentials: { accessKeyId, secretAccessKey } })
+}
+
+async function createTable(name) {
+  const client = rawClient(endpoint)
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  )
+  client.destroy()
+}
+
+/** The two stores under test, on `url` (DynamoDB Local itself, or the counting proxy). */
+function makeStores(url, tables) {
+  return {
+    ours: new OursStore({ table: tables.ours, endpoint: url, region, accessKeyId, secretAccessKey, initialized: true }),
+    peer: new PeerStore({ table: tables.peer, client: rawClient(url), initialized: true }),
+  }
+}
+
+/** A signed-in user's session data, about 1 KB of JSON with the cookie. */
+function profile(i) {
+  return {
+    id: `user-${String(i).padStart(6, '0')}`,
+    name: 'Ada Lovelace',
+    email: `ada.lovelace+${i}@example.com`,
+    roles: ['reader', 'editor', 'billing-viewer'],
+    locale: 'en-GB',
+    timezone: 'Europe/London',
+    preferences: { theme: 'dark', density: 'compact', newsletter: true, notifications: { email: true, sms: false, push: true } },
+    csrfSecret: 'Qm9vdHN0cmFwLWJlbmNoLXNlY3JldC0xMjM0NTY3ODkw',
+    cart: Array.from({ length: 4 }, (_, k) => ({ sku: `SKU-${1000 + k}`, title: `Analytical Engine part ${k}`, qty: k + 1, priceCents: 1999 + k * 250 })),
+    recentlyViewed: Array.from({ length: 8 }, (_, k) => `/products/${4000 + k * 7}`),
+    lastLogin: '2025-01-01T12:00:00.000Z',
+  }
+}
+
+/** The app of the page-view and load benchmarks. */
+function makeApp(store) {
+  const app = express()
+  app.use(
+    session({
+      store,
+      secret: 'connect-dynamodb bench secret',
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: MAX_AGE_MS },
+    }),
+  )
+  let next = 0
+  app.post('/login', (req, res) => {
+    req.session.user = profile(next++)
+    req.session.views = 0
+    res.send('signed in')
+  })
+  // Read-only: only reads req.session.
+  app.get('/view', (req, res) => {
+    const user = req.session.user
+    if (!user) return res.status(401).send('sign in first')
+    res.send(`hello ${user.name} (${user.cart.length} items in the cart)`)
+  })
+  // Writing: changes the session on every request.
+  app.get('/count', (req, res) => {
+    if (!req.session.user) return res.status(401).send('sign in first')
+    req.session.views = (req.session.views || 0) + 1
+    res.send(`view ${req.session.views}`)
+  })
+  return app
+}
+
+async function listen(app) {
+  const server = http.createServer(app)
+  server.keepAliveTimeout = 60_000
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, url: `http://127.0.0.1:${server.address().port}` }
+}
+
+const clientAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+
+function request(url, { method = 'GET', cookie } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent: clientAgent, headers: cookie ? { cookie } : {} }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+async function login(baseUrl) {
+  const res = await request(`${baseUrl}/login`, { method: 'POST' })
+  const setCookie = res.headers['set-cookie']
+  if (res.status !== 200 || !setCookie) throw new Error(`login failed: ${res.status} ${res.body}`)
+  return setCookie[0].split(';')[0]
+}
+
+function runLoad(url, cookies, duration) {
+  return new Promise((resolve, reject) => {
+    const arg = JSON.stringify({ url, cookies, duration })
+    execFile(process.execPath, [path.join(__dirname, 'load.js'), arg], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`load generator failed: ${err.message}\n${stderr}`))
+      resolve(JSON.parse(stdout.trim().split('\n').pop()))
+    })
+  })
+}
+
+const NAMES = { ours: 'ours', peer: `${PEER_VERSION}` }
+
+// ---------------------------------------------------------------------------------------------
+// 1. DynamoDB requests per read-only page view
+
+async function requestsPerView(tables) {
+  log(`\n[1] DynamoDB requests per read-only page view (${VIEWS} views after one sign-in, default touchAfter)`)
+  const proxy = await proxyTo(endpoint)
+  const stores = makeStores(proxy.url, tables)
+  const out = {}
+  for (const which of ['ours', 'peer']) {
+    const { server, url } = await listen(makeApp(stores[which]))
+    const cookie = await login(url)
+    // Every view is counted, from the first one after signing in.
+    proxy.reset()
+    for (let i = 0; i < VIEWS; i++) {
+      const res = await request(`${url}/view`, { cookie })
+      if (res.status !== 200) throw new Error(`${which}: view ${i} answered ${res.status} ${res.body}`)
+    }
+    out[which] = { perView: proxy.total() / VIEWS, byOp: { ...proxy.counts } }
+    log(`    ${NAMES[which].padEnd(6)} ${fmt(out[which].perView, 3)} requests/view  ${JSON.stringify(out[which].byOp)}`)
+    await new Promise((resolve) => server.close(resolve))
+  }
+  stores.peer.client.destroy()
+  await proxy.close()
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. CPU per store get
+
+/** The session the CPU benchmark reads: about 1 KB of JSON, as an app with a user keeps. */
+function cpuSession() {
+  return {
+    cookie: { originalMaxAge: MAX_AGE_MS, expires: new Date(Date.now() + MAX_AGE_MS), secure: false, httpOnly: true, path: '/' },
+    user: profile(42),
+    views: 7,
+  }
+}
+
+/**
+ * One round in a process of its own (`bench.js --cpu-child ours|peer TABLE`): the process holds
+ * one store only, so neither store's garbage or compiled code weighs on the other's figure.
+ * Warms up, measures GETS sequential gets, prints one JSON line.
+ */
+async function cpuChild(which, table) {
+  const stores = makeStores(endpoint, { ours: table, peer: table })
+  const store = stores[which]
+  const get =
+    which === 'ours'
+      ? (id) => store.get(id)
+      : (id) => new Promise((resolve, reject) => store.get(id, (err, v) => (err ? reject(err) : resolve(v))))
+  const sid = 'cpu-bench-session'
+  const sess = cpuSession()
+  await new Promise((resolve, reject) => store.set(sid, sess, (err) => (err ? reject(err) : resolve())))
+  const got = await get(sid)
+  if (!got || !got.user || got.user.id !== sess.user.id) throw new Error(`${which}: get did not return the session`)
+  for (let i = 0; i < GETS; i++) await get(sid) // warm-up
+  const th0 = threadCpu()
+  const c0 = process.cpuUsage()
+  const t0 = process.hrtime.bigint()
+  for (let i = 0; i < GETS; i++) await get(sid)
+  const wall = Number(process.hrtime.bigint() - t0) / 1e3 / GETS
+  const c = process.cpuUsage(c0)
+  const threads = {}
+  for (const [name, ns] of Object.entries(threadCpuSince(th0))) threads[name] = ns / 1e3 / GETS
+  if (stores.peer.client) stores.peer.client.destroy()
+  process.stdout.write(`${JSON.stringify({ cpu: (c.user + c.system) / GETS, wall, threads, bytes: JSON.stringify(sess).length })}\n`)
+}
+
+function runCpuChild(which, table) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [__filename, '--cpu-child', which, table], { env: process.env, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`cpu child ${which} failed: ${stderr || err.message}`))
+      resolve(JSON.parse(stdout.trim().split('\n').pop()))
+    })
+  })
+}
+
+async function cpuPerGet(tables) {
+  log(`\n[2] app-process CPU per store.get (${GETS} sequential gets per round after ${GETS} warm-up gets, ${CPU_ROUNDS} rounds, alternating, each round in a fresh process holding one store)`)
+  const cpu = { ours: [], peer: [] }
+  const wall = { ours: [], peer: [] }
+  const threads = { ours: {}, peer: {} }
+  for (let round = 0; round < CPU_ROUNDS; round++) {
+    const order = round % 2 === 0 ? ['ours', 'peer'] : ['peer', 'ours']
+    for (const which of order) {
+      const r = await runCpuChild(which, tables[which])
+      if (round === 0 && which === order[0]) log(`    session JSON: ${r.bytes} bytes`)
+      cpu[which].push(r.cpu)
+      wall[which].push(r.wall)
+      for (const [name, us] of Object.entries(r.threads)) threads[which][name] = (threads[which][name] || 0) + us / CPU_ROUNDS
+    }
+    log(`    round ${round + 1}: ours ${fmt(cpu.ours[round], 1)} µs CPU (${fmt(wall.ours[round], 0)} µs wall)  ${NAMES.peer} ${fmt(cpu.peer[round], 1)} µs CPU (${fmt(wall.peer[round], 0)} µs wall)`)
+  }
+  for (const which of ['ours', 'peer']) {
+    const parts = Object.entries(threads[which])
+      .filter(([, us]) => us >= 0.1)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => `${name} ${fmt(us, 1)}`)
+    if (parts.length) log(`    ${NAMES[which].padEnd(6)} µs CPU per get by thread (mean of all rounds): ${parts.join(', ')}`)
+  }
+  return {
+    cpu: { ours: median(cpu.ours), peer: median(cpu.peer) },
+    wall: { ours: median(wall.ours), peer: median(wall.peer) },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Requests per second of an express app
+
+async function throughput(tables) {
+  log(`\n[3] requests/s of an express app: ${CONNECTIONS} clients (own session, keep-alive), ${LOAD_SECONDS} s per case, ${LOAD_ROUNDS} rounds, alternating`)
+  const stores = makeStores(endpoint, tables)
+  const apps = {}
+  for (const which of ['ours', 'peer']) {
+    const { server, url } = await listen(makeApp(stores[which]))
+    const cookies = []
+    for (let i = 0; i < CONNECTIONS; i++) cookies.push(await login(url))
+    apps[which] = { server, url, cookies }
+  }
+  clientAgent.destroy()
+  const cases = { read: '/view', write: '/count' }
+  const rps = { read: { ours: [], peer: [] }, write: { ours: [], peer: [] } }
+  const cpuPerReq = { read: { ours: [], peer: [] }, write: { ours: [], peer: [] } }
+  const run = async (which, kase, seconds) => {
+    const c0 = process.cpuUsage()
+    const r = await runLoad(`${apps[which].url}${cases[kase]}`, apps[which].cookies, seconds)
+    const c = process.cpuUsage(c0)
+    if (r.non2xx || r.errors || r.timeouts) {
+      throw new Error(`${which} ${kase}: ${r.non2xx} non-2xx answers, ${r.errors} errors, ${r.timeouts} timeouts`)
+    }
+    return { rps: r.rps, cpu: (c.user + c.system) / r.requests }
+  }
+  // Warm-up: JIT, connection pools.
+  for (const which of ['ours', 'peer']) for (const kase of Object.keys(cases)) await run(which, kase, 1)
+  for (let round = 0; round < LOAD_ROUNDS; round++) {
+    const order = round % 2 === 0 ? ['ours', 'peer'] : ['peer', 'ours']
+    const line = []
+    for (const kase of Object.keys(cases)) {
+      for (const which of order) {
+        const r = await run(which, kase, LOAD_SECONDS)
+        rps[kase][which].push(r.rps)
+        cpuPerReq[kase][which].push(r.cpu)
+        line.push(`${kase} ${NAMES[which]} ${fmt(r.rps, 0)}/s (${fmt(r.cpu, 0)} µs CPU/req)`)
+      }
+    }
+    log(`    round ${round + 1}: ${line.join('  ')}`)
+  }
+  for (const which of ['ours', 'peer']) await new Promise((resolve) => apps[which].server.close(resolve))
+  stores.peer.client.destroy()
+  const med = (o) => ({ ours: median(o.ours), peer: median(o.peer) })
+  return {
+    rps: { read: med(rps.read), write: med(rps.write) },
+    cpu: { read: med(cpuPerReq.read), write: med(cpuPerReq.write) },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function table(rows) {
+  const head = ['metric', 'ours', PEER_VERSION, 'ratio ours/peer', 'target', 'met?']
+  const cells = [head, ...rows.map((r) => r.map(String))]
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)))
+  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  log(line(head))
+  log(widths.map((w) => '-'.repeat(w)).join('  '))
+  for (const r of cells.slice(1)) log(line(r))
+}
+
+async function main() {
+  const started = Date.now()
+  log(`connect-dynamodb bench: ours (${path.resolve(__dirname, '..')}) vs connect-dynamodb@${PEER_VERSION}`)
+  log(`node ${process.version}, DynamoDB Local at ${endpoint}`)
+  const addon = process.env.NAPI_RS_NATIVE_LIBRARY_PATH || path.join(__dirname, '..', 'connect-dynamodb.linux-x64-gnu.node')
+  const mb = fs.statSync(addon).size / 2 ** 20
+  log(`addon: ${addon} (${fmt(mb, 1)} MiB)`)
+  if (mb > 100) log('WARNING: the addon looks like a debug build; CPU figures are meaningless (run scripts/bench.sh)')
+  const stamp = `${process.pid}-${Date.now() % 1e6}`
+  const tables = { ours: `bench-ours-${stamp}`, peer: `bench-peer-${stamp}` }
+  await createTable(tables.ours)
+  await createTable(tables.peer)
+
+  const views = await requestsPerView(tables)
+  const cpu = await cpuPerGet(tables)
+  const load = await throughput(tables)
+
+  const ratio = (o) => o.ours / o.peer
+  const rows = [
+    [
+      'DynamoDB requests / read-only view',
+      fmt(views.ours.perView, 3),
+      fmt(views.peer.perView, 3),
+      fmt(views.ours.perView / views.peer.perView, 3),
+      'ours <= 1.0',
+      views.ours.perView <= 1.0 ? 'yes' : 'NO',
+    ],
+    ['CPU / store.get (µs, median)', fmt(cpu.cpu.ours, 1), fmt(cpu.cpu.peer, 1), fmt(ratio(cpu.cpu), 3), 'ratio <= 0.333', ratio(cpu.cpu) <= 1 / 3 ? 'yes' : 'NO'],
+    ['wall time / store.get (µs, median)', fmt(cpu.wall.ours, 0), fmt(cpu.wall.peer, 0), fmt(ratio(cpu.wall), 3), '-', '-'],
+    ['req/s, read-only (median)', fmt(load.rps.read.ours, 0), fmt(load.rps.read.peer, 0), fmt(ratio(load.rps.read), 3), '-', '-'],
+    ['req/s, writing (median)', fmt(load.rps.write.ours, 0), fmt(load.rps.write.peer, 0), fmt(ratio(load.rps.write), 3), '-', '-'],
+    ['app CPU / request, read-only (µs)', fmt(load.cpu.read.ours, 0), fmt(load.cpu.read.peer, 0), fmt(ratio(load.cpu.read), 3), '-', '-'],
+    ['app CPU / request, writing (µs)', fmt(load.cpu.write.ours, 0), fmt(load.cpu.write.peer, 0), fmt(ratio(load.cpu.write), 3), '-', '-'],
+  ]
+  log(`\nresults (medians; ratios against connect-dynamodb@${PEER_VERSION} measured in this run)`)
+  table(rows)
+  log(`\nbench took ${fmt((Date.now() - started) / 1000, 1)} s`)
+}
+
+if (process.argv[2] === '--cpu-child') {
+  cpuChild(process.argv[3], process.argv[4]).catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })
+} else {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err)
+      process.exit(1)
+    },
+  )
+}
