@@ -290,10 +290,6 @@ function settle(promise, cb) {
   return undefined
 }
 
-function rejectWith(code, message, cause) {
-  return Promise.reject(new SessionStoreError(code, message, { cause }))
-}
-
 function checkSid(sid) {
   if (typeof sid !== 'string' || sid.length === 0) {
     throw new SessionStoreError('INVALID_ARGUMENT', 'the session id must be a non-empty string')

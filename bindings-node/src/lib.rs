@@ -390,19 +390,14 @@ fn build_config(
             ));
         }
     }
-    for (field, value, set) in [
-        ("connectTimeout", options.connect_timeout_ms, 0),
-        ("attemptTimeout", options.attempt_timeout_ms, 1),
-        ("operationTimeout", options.operation_timeout_ms, 2),
-    ] {
-        if let Some(ms) = value {
-            let d = duration(field, ms)?;
-            b = match set {
-                0 => b.connect_timeout(d),
-                1 => b.attempt_timeout(d),
-                _ => b.operation_timeout(d),
-            };
-        }
+    if let Some(ms) = options.connect_timeout_ms {
+        b = b.connect_timeout(duration("connectTimeout", ms)?);
+    }
+    if let Some(ms) = options.attempt_timeout_ms {
+        b = b.attempt_timeout(duration("attemptTimeout", ms)?);
+    }
+    if let Some(ms) = options.operation_timeout_ms {
+        b = b.operation_timeout(duration("operationTimeout", ms)?);
     }
     if let Some(v) = options.max_attempts {
         b = b.max_attempts(v);
