@@ -42,15 +42,17 @@ bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 on DynamoDB Local (
 	scripts/bench.sh
 
 .PHONY: lint
-lint: node-build ## Check formatting, clippy with warnings as errors, and the generated addon bindings
+lint: node-build ## Check formatting, clippy and biome with warnings as errors, and the generated addon bindings
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd $(NODE_DIR) && npx --no-install biome ci --error-on-warnings .
 	git diff --exit-code -- $(NODE_DIR)/native.js $(NODE_DIR)/native.d.ts || \
 		{ echo "the committed native.js/native.d.ts differ from a fresh build: commit them"; exit 1; }
 
 .PHONY: fmt
-fmt: ## Format the code
+fmt: node-deps ## Format the code (Rust and JavaScript)
 	$(CARGO) fmt --all
+	cd $(NODE_DIR) && npx --no-install biome check --write .
 
 .PHONY: doc
 doc: ## Build the Rust API documentation

@@ -249,7 +249,7 @@ async function clientSettings(client, own) {
     settings.endpoint = own.endpoint
   } else if (typeof config.endpoint === 'function') {
     const e = await config.endpoint()
-    if (e && e.hostname) {
+    if (e?.hostname) {
       const port = e.port ? `:${e.port}` : ''
       settings.endpoint = `${e.protocol || 'https:'}//${e.hostname}${port}${e.path && e.path !== '/' ? e.path : ''}`
     }
@@ -343,7 +343,11 @@ function defineStore(Base) {
         try {
           settings = await clientSettings(opts.client, n)
         } catch (err) {
-          throw new SessionStoreError('INVALID_CONFIG', 'invalid option `client`: its region, endpoint or credentials cannot be read', { cause: err })
+          throw new SessionStoreError(
+            'INVALID_CONFIG',
+            'invalid option `client`: its region, endpoint or credentials cannot be read',
+            { cause: err },
+          )
         }
         n = { ...n, region: settings.region, endpoint: settings.endpoint }
         credentials = settings.credentials
@@ -391,16 +395,16 @@ function defineStore(Base) {
       const ready = this._readyStore
       const pending = ready ? ready[method](...args) : this._store().then((store) => store[method](...args))
       return pending.then(
-          (value) => {
-            this._reachable()
-            return value
-          },
-          (err) => {
-            const error = toStoreError(err)
-            if (UNREACHABLE.has(error.code)) this._unreachable()
-            throw error
-          },
-        )
+        (value) => {
+          this._reachable()
+          return value
+        },
+        (err) => {
+          const error = toStoreError(err)
+          if (UNREACHABLE.has(error.code)) this._unreachable()
+          throw error
+        },
+      )
     }
 
     /** Emits an event on a later tick, so a throwing listener cannot fail a store call. */
@@ -455,7 +459,7 @@ function defineStore(Base) {
 
     /** When the session expires, in epoch milliseconds, or undefined for the default lifetime. */
     _expiresMs(sess) {
-      const cookie = sess && sess.cookie
+      const cookie = sess?.cookie
       if (cookie) {
         const expires = cookie.expires
         if (expires instanceof Date && !Number.isNaN(expires.getTime())) return expires.getTime()
@@ -491,7 +495,10 @@ function defineStore(Base) {
         } else if (key.type === 'S' && typeof value === 'string') {
           attributes.push({ name: key.name, kind: 'S', text: value })
         } else {
-          throw new SessionStoreError('INVALID_ARGUMENT', `the special key \`${key.name}\` does not hold a value of type ${key.type}`)
+          throw new SessionStoreError(
+            'INVALID_ARGUMENT',
+            `the special key \`${key.name}\` does not hold a value of type ${key.type}`,
+          )
         }
       }
       if (missing.length > 0 && !this._options.skipThrowMissingSpecialKeys) {
@@ -580,7 +587,10 @@ function defineStore(Base) {
 
     /** Deletes every session of this store's prefix. */
     clear(cb) {
-      return settle(this._call('clear').then(() => undefined), cb)
+      return settle(
+        this._call('clear').then(() => undefined),
+        cb,
+      )
     }
 
     /** One reaper pass: deletes expired sessions; resolves to `{ scanned, deleted }`. */
@@ -593,23 +603,35 @@ function defineStore(Base) {
       this._options.native.reapIntervalMs = undefined
       if (this._reaping) {
         this._reaping = false
-        this._connect().then((store) => store.stopReaper(), () => {})
+        this._connect().then(
+          (store) => store.stopReaper(),
+          () => {},
+        )
       }
     }
 
     /** Checks the table, creating it when missing and allowed (connect-dynamodb 3.x). */
     initialize(cb) {
-      return settle(this._store().then(() => undefined), cb)
+      return settle(
+        this._store().then(() => undefined),
+        cb,
+      )
     }
 
     /** What is wrong with the table: a list of problems, empty when none. */
     describeSessionsTable(cb) {
-      return settle(this._connect().then((store) => store.verifyTable()), cb)
+      return settle(
+        this._connect().then((store) => store.verifyTable()),
+        cb,
+      )
     }
 
     /** Creates the table unless it exists, waits for it and enables TTL on `expires`. */
     createSessionsTable(cb) {
-      return settle(this._connect().then((store) => store.createTable()), cb)
+      return settle(
+        this._connect().then((store) => store.createTable()),
+        cb,
+      )
     }
 
     /** The expiry the store writes for `sess`, in epoch seconds (connect-dynamodb 3.x). */
@@ -633,7 +655,7 @@ const stores = new WeakMap()
  * module with a `Store` class).
  */
 function connectDynamoDB(connect) {
-  const Base = connect && (connect.Store || (connect.session && connect.session.Store))
+  const Base = connect && (connect.Store || connect.session?.Store)
   if (typeof Base !== 'function') {
     throw new TypeError('connect-dynamodb: pass express-session, or { session }, to get the store class')
   }

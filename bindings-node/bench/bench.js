@@ -135,9 +135,19 @@ function profile(i) {
     roles: ['reader', 'editor', 'billing-viewer'],
     locale: 'en-GB',
     timezone: 'Europe/London',
-    preferences: { theme: 'dark', density: 'compact', newsletter: true, notifications: { email: true, sms: false, push: true } },
+    preferences: {
+      theme: 'dark',
+      density: 'compact',
+      newsletter: true,
+      notifications: { email: true, sms: false, push: true },
+    },
     csrfSecret: 'Qm9vdHN0cmFwLWJlbmNoLXNlY3JldC0xMjM0NTY3ODkw',
-    cart: Array.from({ length: 4 }, (_, k) => ({ sku: `SKU-${1000 + k}`, title: `Analytical Engine part ${k}`, qty: k + 1, priceCents: 1999 + k * 250 })),
+    cart: Array.from({ length: 4 }, (_, k) => ({
+      sku: `SKU-${1000 + k}`,
+      title: `Analytical Engine part ${k}`,
+      qty: k + 1,
+      priceCents: 1999 + k * 250,
+    })),
     recentlyViewed: Array.from({ length: 8 }, (_, k) => `/products/${4000 + k * 7}`),
     lastLogin: '2025-01-01T12:00:00.000Z',
   }
@@ -208,10 +218,15 @@ async function login(baseUrl) {
 function runLoad(url, cookies, duration) {
   return new Promise((resolve, reject) => {
     const arg = JSON.stringify({ url, cookies, duration })
-    execFile(process.execPath, [path.join(__dirname, 'load.js'), arg], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`load generator failed: ${err.message}\n${stderr}`))
-      resolve(JSON.parse(stdout.trim().split('\n').pop()))
-    })
+    execFile(
+      process.execPath,
+      [path.join(__dirname, 'load.js'), arg],
+      { maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`load generator failed: ${err.message}\n${stderr}`))
+        resolve(JSON.parse(stdout.trim().split('\n').pop()))
+      },
+    )
   })
 }
 
@@ -249,7 +264,13 @@ async function requestsPerView(tables) {
 /** The session the CPU benchmark reads: about 1 KB of JSON, as an app with a user keeps. */
 function cpuSession() {
   return {
-    cookie: { originalMaxAge: MAX_AGE_MS, expires: new Date(Date.now() + MAX_AGE_MS), secure: false, httpOnly: true, path: '/' },
+    cookie: {
+      originalMaxAge: MAX_AGE_MS,
+      expires: new Date(Date.now() + MAX_AGE_MS),
+      secure: false,
+      httpOnly: true,
+      path: '/',
+    },
     user: profile(42),
     views: 7,
   }
@@ -271,7 +292,7 @@ async function cpuChild(which, table) {
   const sess = cpuSession()
   await new Promise((resolve, reject) => store.set(sid, sess, (err) => (err ? reject(err) : resolve())))
   const got = await get(sid)
-  if (!got || !got.user || got.user.id !== sess.user.id) throw new Error(`${which}: get did not return the session`)
+  if (!got?.user || got.user.id !== sess.user.id) throw new Error(`${which}: get did not return the session`)
   for (let i = 0; i < GETS; i++) await get(sid) // warm-up
   const th0 = threadCpu()
   const c0 = process.cpuUsage()
@@ -282,20 +303,29 @@ async function cpuChild(which, table) {
   const threads = {}
   for (const [name, ns] of Object.entries(threadCpuSince(th0))) threads[name] = ns / 1e3 / GETS
   if (stores.peer.client) stores.peer.client.destroy()
-  process.stdout.write(`${JSON.stringify({ cpu: (c.user + c.system) / GETS, wall, threads, bytes: JSON.stringify(sess).length })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ cpu: (c.user + c.system) / GETS, wall, threads, bytes: JSON.stringify(sess).length })}\n`,
+  )
 }
 
 function runCpuChild(which, table) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [__filename, '--cpu-child', which, table], { env: process.env, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`cpu child ${which} failed: ${stderr || err.message}`))
-      resolve(JSON.parse(stdout.trim().split('\n').pop()))
-    })
+    execFile(
+      process.execPath,
+      [__filename, '--cpu-child', which, table],
+      { env: process.env, maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`cpu child ${which} failed: ${stderr || err.message}`))
+        resolve(JSON.parse(stdout.trim().split('\n').pop()))
+      },
+    )
   })
 }
 
 async function cpuPerGet(tables) {
-  log(`\n[2] app-process CPU per store.get (${GETS} sequential gets per round after ${GETS} warm-up gets, ${CPU_ROUNDS} rounds, alternating, each round in a fresh process holding one store)`)
+  log(
+    `\n[2] app-process CPU per store.get (${GETS} sequential gets per round after ${GETS} warm-up gets, ${CPU_ROUNDS} rounds, alternating, each round in a fresh process holding one store)`,
+  )
   const cpu = { ours: [], peer: [] }
   const wall = { ours: [], peer: [] }
   const threads = { ours: {}, peer: {} }
@@ -306,16 +336,20 @@ async function cpuPerGet(tables) {
       if (round === 0 && which === order[0]) log(`    session JSON: ${r.bytes} bytes`)
       cpu[which].push(r.cpu)
       wall[which].push(r.wall)
-      for (const [name, us] of Object.entries(r.threads)) threads[which][name] = (threads[which][name] || 0) + us / CPU_ROUNDS
+      for (const [name, us] of Object.entries(r.threads))
+        threads[which][name] = (threads[which][name] || 0) + us / CPU_ROUNDS
     }
-    log(`    round ${round + 1}: ours ${fmt(cpu.ours[round], 1)} µs CPU (${fmt(wall.ours[round], 0)} µs wall)  ${NAMES.peer} ${fmt(cpu.peer[round], 1)} µs CPU (${fmt(wall.peer[round], 0)} µs wall)`)
+    log(
+      `    round ${round + 1}: ours ${fmt(cpu.ours[round], 1)} µs CPU (${fmt(wall.ours[round], 0)} µs wall)  ${NAMES.peer} ${fmt(cpu.peer[round], 1)} µs CPU (${fmt(wall.peer[round], 0)} µs wall)`,
+    )
   }
   for (const which of ['ours', 'peer']) {
     const parts = Object.entries(threads[which])
       .filter(([, us]) => us >= 0.1)
       .sort((a, b) => b[1] - a[1])
       .map(([name, us]) => `${name} ${fmt(us, 1)}`)
-    if (parts.length) log(`    ${NAMES[which].padEnd(6)} µs CPU per get by thread (mean of all rounds): ${parts.join(', ')}`)
+    if (parts.length)
+      log(`    ${NAMES[which].padEnd(6)} µs CPU per get by thread (mean of all rounds): ${parts.join(', ')}`)
   }
   return {
     cpu: { ours: median(cpu.ours), peer: median(cpu.peer) },
@@ -327,7 +361,9 @@ async function cpuPerGet(tables) {
 // 3. Requests per second of an express app
 
 async function throughput(tables) {
-  log(`\n[3] requests/s of an express app: ${CONNECTIONS} clients (own session, keep-alive), ${LOAD_SECONDS} s per case, ${LOAD_ROUNDS} rounds, alternating`)
+  log(
+    `\n[3] requests/s of an express app: ${CONNECTIONS} clients (own session, keep-alive), ${LOAD_SECONDS} s per case, ${LOAD_ROUNDS} rounds, alternating`,
+  )
   const stores = makeStores(endpoint, tables)
   const apps = {}
   for (const which of ['ours', 'peer']) {
@@ -389,7 +425,8 @@ async function main() {
   const started = Date.now()
   log(`connect-dynamodb bench: ours (${path.resolve(__dirname, '..')}) vs connect-dynamodb@${PEER_VERSION}`)
   log(`node ${process.version}, DynamoDB Local at ${endpoint}`)
-  const addon = process.env.NAPI_RS_NATIVE_LIBRARY_PATH || path.join(__dirname, '..', 'connect-dynamodb.linux-x64-gnu.node')
+  const addon =
+    process.env.NAPI_RS_NATIVE_LIBRARY_PATH || path.join(__dirname, '..', 'connect-dynamodb.linux-x64-gnu.node')
   const mb = fs.statSync(addon).size / 2 ** 20
   log(`addon: ${addon} (${fmt(mb, 1)} MiB)`)
   if (mb > 100) log('WARNING: the addon looks like a debug build; CPU figures are meaningless (run scripts/bench.sh)')
@@ -412,12 +449,54 @@ async function main() {
       'ours <= 1.0',
       views.ours.perView <= 1.0 ? 'yes' : 'NO',
     ],
-    ['CPU / store.get (µs, median)', fmt(cpu.cpu.ours, 1), fmt(cpu.cpu.peer, 1), fmt(ratio(cpu.cpu), 3), 'ratio <= 0.333', ratio(cpu.cpu) <= 1 / 3 ? 'yes' : 'NO'],
-    ['wall time / store.get (µs, median)', fmt(cpu.wall.ours, 0), fmt(cpu.wall.peer, 0), fmt(ratio(cpu.wall), 3), '-', '-'],
-    ['req/s, read-only (median)', fmt(load.rps.read.ours, 0), fmt(load.rps.read.peer, 0), fmt(ratio(load.rps.read), 3), '-', '-'],
-    ['req/s, writing (median)', fmt(load.rps.write.ours, 0), fmt(load.rps.write.peer, 0), fmt(ratio(load.rps.write), 3), '-', '-'],
-    ['app CPU / request, read-only (µs)', fmt(load.cpu.read.ours, 0), fmt(load.cpu.read.peer, 0), fmt(ratio(load.cpu.read), 3), '-', '-'],
-    ['app CPU / request, writing (µs)', fmt(load.cpu.write.ours, 0), fmt(load.cpu.write.peer, 0), fmt(ratio(load.cpu.write), 3), '-', '-'],
+    [
+      'CPU / store.get (µs, median)',
+      fmt(cpu.cpu.ours, 1),
+      fmt(cpu.cpu.peer, 1),
+      fmt(ratio(cpu.cpu), 3),
+      'ratio <= 0.333',
+      ratio(cpu.cpu) <= 1 / 3 ? 'yes' : 'NO',
+    ],
+    [
+      'wall time / store.get (µs, median)',
+      fmt(cpu.wall.ours, 0),
+      fmt(cpu.wall.peer, 0),
+      fmt(ratio(cpu.wall), 3),
+      '-',
+      '-',
+    ],
+    [
+      'req/s, read-only (median)',
+      fmt(load.rps.read.ours, 0),
+      fmt(load.rps.read.peer, 0),
+      fmt(ratio(load.rps.read), 3),
+      '-',
+      '-',
+    ],
+    [
+      'req/s, writing (median)',
+      fmt(load.rps.write.ours, 0),
+      fmt(load.rps.write.peer, 0),
+      fmt(ratio(load.rps.write), 3),
+      '-',
+      '-',
+    ],
+    [
+      'app CPU / request, read-only (µs)',
+      fmt(load.cpu.read.ours, 0),
+      fmt(load.cpu.read.peer, 0),
+      fmt(ratio(load.cpu.read), 3),
+      '-',
+      '-',
+    ],
+    [
+      'app CPU / request, writing (µs)',
+      fmt(load.cpu.write.ours, 0),
+      fmt(load.cpu.write.peer, 0),
+      fmt(ratio(load.cpu.write), 3),
+      '-',
+      '-',
+    ],
   ]
   log(`\nresults (medians; ratios against connect-dynamodb@${PEER_VERSION} measured in this run)`)
   table(rows)

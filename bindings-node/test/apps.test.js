@@ -38,7 +38,8 @@ function sessionApp(kind, store) {
       req.session.visits += 1
       return res.end(`${req.session.user}:${req.session.visits}`)
     }
-    if (url.pathname === '/peek') return res.end(req.session.user ? `${req.session.user}:${req.session.visits}` : 'anonymous')
+    if (url.pathname === '/peek')
+      return res.end(req.session.user ? `${req.session.user}:${req.session.visits}` : 'anonymous')
     if (url.pathname === '/logout') return req.session.destroy(() => res.end('bye'))
     res.statusCode = 404
     res.end()

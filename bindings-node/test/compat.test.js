@@ -45,8 +45,18 @@ test('items with expires in milliseconds (connect-dynamodb <= 1.0.11) are read b
   await h.createTable(table)
   const store = h.localStore(table, { initialized: true })
   const sess = JSON.stringify(h.sessionData({ legacy: true }))
-  await h.rawPut(table, { id: { S: 'sess:ms-live' }, expires: { N: String(Date.now() + 600_000) }, type: { S: 'connect-session' }, sess: { S: sess } })
-  await h.rawPut(table, { id: { S: 'sess:ms-old' }, expires: { N: String(Date.now() - 600_000) }, type: { S: 'connect-session' }, sess: { S: sess } })
+  await h.rawPut(table, {
+    id: { S: 'sess:ms-live' },
+    expires: { N: String(Date.now() + 600_000) },
+    type: { S: 'connect-session' },
+    sess: { S: sess },
+  })
+  await h.rawPut(table, {
+    id: { S: 'sess:ms-old' },
+    expires: { N: String(Date.now() - 600_000) },
+    type: { S: 'connect-session' },
+    sess: { S: sess },
+  })
   assert.equal((await store.get('ms-live')).legacy, true)
   assert.equal(await store.get('ms-old'), null)
 })

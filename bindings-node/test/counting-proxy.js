@@ -9,7 +9,10 @@ async function countingProxy(endpoint) {
   const target = new URL(endpoint)
   const agent = new http.Agent({ keepAlive: true })
   const server = http.createServer((req, res) => {
-    const op = String(req.headers['x-amz-target'] || '').split('.').pop() || '(none)'
+    const op =
+      String(req.headers['x-amz-target'] || '')
+        .split('.')
+        .pop() || '(none)'
     counts[op] = (counts[op] || 0) + 1
     const upstream = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },

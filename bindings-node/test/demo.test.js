@@ -11,7 +11,13 @@ const path = require('node:path')
 const h = require('./helpers')
 
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 const APP = path.join(__dirname, '..', 'examples', 'demo', 'app.js')
 
 const cleanups = []
@@ -103,7 +109,11 @@ test('the demo app in chromium: login, visits, restart, sessions page, logout', 
   await app.kill()
   app = await startApp(port, table)
   await page.reload()
-  assert.equal(await greeting.textContent(), 'Hello Ada <i>Lovelace</i>, visit #3', `still logged in after the restart:\n${app.output()}`)
+  assert.equal(
+    await greeting.textContent(),
+    'Hello Ada <i>Lovelace</i>, visit #3',
+    `still logged in after the restart:\n${app.output()}`,
+  )
   assert.equal(sessionId(await context.cookies()), sid, 'the same session')
 
   // The sessions page lists this session with its user and expiry.
@@ -111,7 +121,10 @@ test('the demo app in chromium: login, visits, restart, sessions page, logout', 
   const row = page.locator('tbody tr', { hasText: sid.slice(0, 8) })
   assert.match(await row.textContent(), /Ada <i>Lovelace<\/i>/)
   const expires = Date.parse(await row.locator('td').nth(2).textContent())
-  assert.ok(Math.abs(expires - (Date.now() + 3600_000)) < 120_000, `expiry about an hour from now, got ${new Date(expires).toISOString()}`)
+  assert.ok(
+    Math.abs(expires - (Date.now() + 3600_000)) < 120_000,
+    `expiry about an hour from now, got ${new Date(expires).toISOString()}`,
+  )
   await page.getByRole('link', { name: 'Home' }).click()
   assert.equal(await greeting.textContent(), 'Hello Ada <i>Lovelace</i>, visit #4')
 
@@ -120,7 +133,11 @@ test('the demo app in chromium: login, visits, restart, sessions page, logout', 
   await page.getByRole('button', { name: 'Log in' }).waitFor()
   assert.equal(await h.rawGet(table, `sess:${sid}`), undefined, 'the session item is gone')
   assert.deepEqual(await h.rawKeys(table), [])
-  assert.equal((await context.cookies()).find((c) => c.name === 'demo.sid'), undefined, 'the cookie is cleared')
+  assert.equal(
+    (await context.cookies()).find((c) => c.name === 'demo.sid'),
+    undefined,
+    'the cookie is cleared',
+  )
 
   await page.reload()
   await page.getByRole('button', { name: 'Log in' }).waitFor()

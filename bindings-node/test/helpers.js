@@ -2,7 +2,13 @@
 // Shared helpers of the Node tests: DynamoDB Local (started by `make test`), fresh tables,
 // raw access through the AWS SDK for JavaScript, and a counting HTTP proxy.
 const net = require('node:net')
-const { DynamoDBClient, CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand } = require('@aws-sdk/client-dynamodb')
+const {
+  DynamoDBClient,
+  CreateTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+} = require('@aws-sdk/client-dynamodb')
 const session = require('express-session')
 const connectDynamoDB = require('..')
 
@@ -40,7 +46,9 @@ async function createTable(table, hashKey = 'id') {
 }
 
 async function rawGet(table, key) {
-  const out = await rawClient.send(new GetItemCommand({ TableName: table, Key: { id: { S: key } }, ConsistentRead: true }))
+  const out = await rawClient.send(
+    new GetItemCommand({ TableName: table, Key: { id: { S: key } }, ConsistentRead: true }),
+  )
   return out.Item
 }
 

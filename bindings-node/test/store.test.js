@@ -11,7 +11,7 @@ const unhandled = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
 after(() => assert.deepEqual(unhandled, [], 'no promise was left rejected without a handler'))
 
-test('every entry point gives the same store class, on express-session\'s Store', async () => {
+test("every entry point gives the same store class, on express-session's Store", async () => {
   const fromSession = connectDynamoDB(session)
   const fromObject = connectDynamoDB({ session })
   assert.equal(fromSession, fromObject)
@@ -69,7 +69,11 @@ test('get, set, touch and destroy with promises and with callbacks', async () =>
   assert.equal(Number(item.expires.N), Math.ceil(sess.cookie.expires.getTime() / 1000))
 
   await new Promise((resolve, reject) =>
-    store.get('sid-1', (err, value) => (err ? reject(err) : (assert.equal(value.user, 'ada'), resolve()))),
+    store.get('sid-1', (err, value) => {
+      if (err) return reject(err)
+      assert.equal(value.user, 'ada')
+      resolve()
+    }),
   )
   assert.equal(await store.get('missing'), null)
   await new Promise((resolve) =>
@@ -123,7 +127,11 @@ test('all, entries, ids, length and clear', async () => {
   const other = h.localStore(table, { prefix: 'other:' })
   for (let i = 0; i < 5; i++) await store.set(`s${i}`, h.sessionData({ i }))
   await other.set('x', h.sessionData({ other: true }))
-  await h.rawPut(table, { id: { S: 'sess:expired' }, expires: { N: String(Math.floor(Date.now() / 1000) - 10) }, sess: { S: '{}' } })
+  await h.rawPut(table, {
+    id: { S: 'sess:expired' },
+    expires: { N: String(Math.floor(Date.now() / 1000) - 10) },
+    sess: { S: '{}' },
+  })
 
   assert.equal(await store.length(), 5)
   assert.deepEqual((await store.ids()).sort(), ['s0', 's1', 's2', 's3', 's4'])
@@ -133,7 +141,13 @@ test('all, entries, ids, length and clear', async () => {
   const entries = await store.entries()
   assert.equal(entries.length, 5)
   assert.ok(entries.every((e) => e.expires instanceof Date && e.expires > new Date()))
-  await new Promise((resolve) => store.length((err, n) => (assert.equal(err, null), assert.equal(n, 5), resolve())))
+  await new Promise((resolve) =>
+    store.length((err, n) => {
+      assert.equal(err, null)
+      assert.equal(n, 5)
+      resolve()
+    }),
+  )
 
   await store.clear()
   assert.equal(await store.length(), 0)
@@ -145,7 +159,8 @@ test('reap and the background reaper, which never keeps the process alive', asyn
   const store = h.localStore(table)
   await store.set('live', h.sessionData())
   const old = String(Math.floor(Date.now() / 1000) - 60)
-  for (let i = 0; i < 3; i++) await h.rawPut(table, { id: { S: `sess:old${i}` }, expires: { N: old }, sess: { S: '{}' } })
+  for (let i = 0; i < 3; i++)
+    await h.rawPut(table, { id: { S: `sess:old${i}` }, expires: { N: old }, sess: { S: '{}' } })
   const report = await store.reap()
   assert.equal(report.deleted, 3)
   assert.deepEqual(await h.rawKeys(table), ['sess:live'])
@@ -161,7 +176,7 @@ test('reap and the background reaper, which never keeps the process alive', asyn
   background.clearInterval()
 })
 
-test('failures are SessionStoreErrors with code, retryable and cause; callbacks run once', async (t) => {
+test('failures are SessionStoreErrors with code, retryable and cause; callbacks run once', async () => {
   const table = h.uniqueTable('errors')
   const store = h.localStore(table, { specialKeys: [{ name: 'userId', type: 'S' }] })
   await store.initialize()
@@ -186,7 +201,10 @@ test('failures are SessionStoreErrors with code, retryable and cause; callbacks 
   // The special key is copied into its attribute.
   await store.set('u1', h.sessionData({ userId: 'user-7' }))
   assert.equal((await h.rawGet(table, 'sess:u1')).userId.S, 'user-7')
-  const lenient = h.localStore(table, { specialKeys: [{ name: 'userId', type: 'S' }], skipThrowMissingSpecialKeys: true })
+  const lenient = h.localStore(table, {
+    specialKeys: [{ name: 'userId', type: 'S' }],
+    skipThrowMissingSpecialKeys: true,
+  })
   await lenient.set('nokey', h.sessionData({}))
 
   // A callback that throws is still called once: the throw surfaces as an uncaught exception,
@@ -280,7 +298,11 @@ test('DynamoDB down at the first request: TRANSPORT, then disconnect and connect
 
 test('a promise nobody waits on never becomes an unhandled rejection', async () => {
   const port = await h.closedPort()
-  const store = h.localStore(h.uniqueTable('ignored'), { endpoint: `http://127.0.0.1:${port}`, maxAttempts: 1, initialized: true })
+  const store = h.localStore(h.uniqueTable('ignored'), {
+    endpoint: `http://127.0.0.1:${port}`,
+    maxAttempts: 1,
+    initialized: true,
+  })
   const disconnected = h.once(store, 'disconnect')
   // connect-dynamodb 3.x code calls destroy and touch without a callback and moves on.
   store.destroy('x')

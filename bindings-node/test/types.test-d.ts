@@ -1,8 +1,11 @@
 // Type test of index.d.ts: compiled with `tsc -p test/tsconfig.json` (no emit) by `make test`.
 // Lines marked @ts-expect-error must fail to compile; everything else must compile.
-import session from 'express-session'
+
 import express from 'express'
+import session from 'express-session'
+
 import connectDynamoDB = require('connect-dynamodb')
+
 import { DynamoDBStore, SessionStoreError } from 'connect-dynamodb'
 
 const Store = connectDynamoDB(session)

@@ -77,7 +77,9 @@ app.get('/', (req, res) => {
 })
 
 app.post('/login', (req, res, next) => {
-  const username = String(req.body?.username ?? '').trim().slice(0, 64)
+  const username = String(req.body?.username ?? '')
+    .trim()
+    .slice(0, 64)
   if (!username) {
     res.redirect(303, '/')
     return
