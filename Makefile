@@ -34,7 +34,7 @@ test: build ## Build and run every test suite against a fresh DynamoDB Local (fe
 .PHONY: test-suites
 test-suites: # The suites, run by `make test` inside DynamoDB Local's lifetime
 	$(CARGO) test --workspace
-	cd $(NODE_DIR) && node --test --test-concurrency=1 --test-timeout=120000 test/
+	cd $(NODE_DIR) && node --test --test-concurrency=1 --test-timeout=120000 test/*.test.js
 	cd $(NODE_DIR) && npx --no-install tsc -p test/tsconfig.json
 
 .PHONY: bench

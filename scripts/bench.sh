@@ -16,6 +16,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# The same target as the Makefile's builds, so the release build shares their layout.
+target=${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}
 
 if [[ ! -d bindings-node/node_modules/autocannon || ! -d bindings-node/node_modules/connect-dynamodb ]]; then
   echo "bench: the Node dependencies are missing: run \`npm ci\` in bindings-node/ first" >&2
@@ -24,11 +26,11 @@ fi
 
 if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
   echo "bench: building the release addon (takes minutes from cold)" >&2
-  (cd bindings-node && CARGO_BUILD_TARGET=x86_64-unknown-linux-gnu \
+  (cd bindings-node && CARGO_BUILD_TARGET=$target \
     npx napi build --platform --release --js native.js --dts native.d.ts)
 fi
 
-release=target/x86_64-unknown-linux-gnu/release/libconnect_dynamodb_node.so
+release=target/$target/release/libconnect_dynamodb_node.so
 [[ -f $release ]] || { echo "bench: no release build at $release" >&2; exit 1; }
 stage=$(mktemp -d "${TMPDIR:-/tmp}/connect-dynamodb-bench.XXXXXX")
 trap 'rm -rf "$stage"' EXIT

@@ -20,7 +20,14 @@ fi
 
 log "installing Debian's chromium with apt-get (takes a minute or two)"
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium >/dev/null
+# A freshly booted machine may be running its own apt jobs: wait for the lock, and retry the
+# index update, which can also fail on a passing network error.
+lock=(-o DPkg::Lock::Timeout=600)
+for attempt in 1 2 3; do
+  "${sudo[@]}" apt-get "${lock[@]}" update -qq && break
+  ((attempt < 3)) || { log "apt-get update failed three times"; exit 1; }
+  sleep $((attempt * 10))
+done
+"${sudo[@]}" apt-get "${lock[@]}" install -y -qq --no-install-recommends chromium >/dev/null
 [[ -x /usr/bin/chromium ]] || { log "apt-get finished but /usr/bin/chromium is missing"; exit 1; }
 log "installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"

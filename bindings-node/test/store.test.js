@@ -227,6 +227,38 @@ test('failures are SessionStoreErrors with code, retryable and cause; callbacks 
   assert.equal(calls, 1)
 })
 
+test('no session id or credential in an error message or its cause', async () => {
+  const sid = 'SecretSessionId0123456789abcdef'
+  // DynamoDB Local refuses access keys that are not letters and digits: an AUTH error.
+  const store = h.localStore(h.uniqueTable('auth'), {
+    accessKeyId: 'bad_key-AKID',
+    secretAccessKey: 'SecretAccessKeyValue',
+    initialized: true,
+  })
+  const missing = h.localStore(h.uniqueTable('nokey'), { initialized: true })
+  const errors = []
+  for (const attempt of [store.get(sid), store.set(sid, h.sessionData()), missing.touch(sid, h.sessionData())]) {
+    errors.push(
+      await attempt.then(
+        () => assert.fail('expected a failure'),
+        (err) => err,
+      ),
+    )
+  }
+  assert.deepEqual(
+    errors.map((e) => e.code),
+    ['AUTH', 'AUTH', 'TABLE_NOT_FOUND'],
+  )
+  for (const err of errors) {
+    const texts = [err.message, String(err.cause?.message), JSON.stringify(err), String(err.stack)]
+    for (const text of texts) {
+      for (const secret of [sid, 'bad_key-AKID', 'SecretAccessKeyValue', 'localtest']) {
+        assert.ok(!text.includes(secret), `${err.code}: ${secret} appears in ${text}`)
+      }
+    }
+  }
+})
+
 test('a missing table without permission to create it is TABLE_NOT_FOUND', async () => {
   const store = h.localStore(h.uniqueTable('missing'), { createTable: false })
   await assert.rejects(store.get('x'), { code: 'TABLE_NOT_FOUND', retryable: false })

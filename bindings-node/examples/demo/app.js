@@ -2,13 +2,14 @@
 // The demo of connect-dynamodb: an express 5 app with express-session whose sessions live in
 // DynamoDB. `make demo` runs it against a local DynamoDB Local; see scripts/demo.sh.
 //
-// Environment: PORT (default 3000), DYNAMODB_ENDPOINT (DynamoDB Local's URL; unset for AWS),
+// Environment: PORT (default 3000), HOST (default 127.0.0.1), DYNAMODB_ENDPOINT (DynamoDB Local's URL; unset for AWS),
 // DEMO_TABLE (default demo-sessions), and the usual AWS_REGION and credentials.
 const express = require('express')
 const session = require('express-session')
 const { DynamoDBStore } = require('../..') // the package `connect-dynamodb` of this checkout
 
 const port = Number(process.env.PORT ?? 3000)
+const host = process.env.HOST || '127.0.0.1'
 const endpoint = process.env.DYNAMODB_ENDPOINT || undefined
 const table = process.env.DEMO_TABLE || 'demo-sessions'
 
@@ -134,7 +135,8 @@ async function main() {
   // The store would create the table on first use; doing it now makes startup fail early.
   await store.createSessionsTable()
   console.log(`sessions table ${table} is ready${endpoint ? ` at ${endpoint}` : ''}`)
-  const server = app.listen(port, (err) => {
+  // Loopback only: the sessions page lists every user, fine for a demo on this machine only.
+  const server = app.listen(port, host, (err) => {
     if (err) {
       console.error(`demo cannot listen on port ${port}: ${err.message}`)
       process.exit(1)
