@@ -37,6 +37,9 @@ pub const DEFAULT_SCAN_SEGMENTS: u32 = 4;
 /// The default time `create_table` waits for a new table to become ACTIVE.
 pub const DEFAULT_CREATE_WAIT: Duration = Duration::from_secs(120);
 
+/// The longest lifetime, throttle or reaper interval the store accepts: 100 years.
+pub(crate) const MAX_SPAN: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// DynamoDB's limit on a partition key value, in bytes.
 pub(crate) const MAX_KEY_BYTES: usize = 2048;
 
@@ -388,21 +391,20 @@ impl ConfigBuilder {
                 "set either static credentials or a credentials provider, not both",
             ));
         }
-        let max_lifetime = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-        if c.default_lifetime.is_zero() || c.default_lifetime > max_lifetime {
+        if c.default_lifetime.is_zero() || c.default_lifetime > MAX_SPAN {
             return Err(Error::invalid_config(
                 "default_lifetime",
                 "must be more than zero and at most 100 years",
             ));
         }
-        if c.touch_after > max_lifetime {
+        if c.touch_after > MAX_SPAN {
             return Err(Error::invalid_config(
                 "touch_after",
                 "must be at most 100 years",
             ));
         }
         if let Some(interval) = c.reap_interval
-            && (interval < Duration::from_secs(1) || interval > max_lifetime)
+            && (interval < Duration::from_secs(1) || interval > MAX_SPAN)
         {
             return Err(Error::invalid_config(
                 "reap_interval",

@@ -23,7 +23,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::ItemAttribute;
 
 /// The expiry attribute, which DynamoDB's TTL is enabled on.
 pub const ATTR_EXPIRES: &str = "expires";
@@ -57,6 +56,38 @@ impl std::fmt::Debug for SessionRecord {
             .field("session_bytes", &self.session.len())
             .field("expires_at", &self.expires_at)
             .finish()
+    }
+}
+
+/// The value of an extra attribute, in DynamoDB's scalar types.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ItemAttribute {
+    /// A string.
+    S(String),
+    /// A number, as its decimal text (DynamoDB keeps up to 38 digits).
+    N(String),
+    /// Binary data.
+    B(Vec<u8>),
+}
+
+impl std::fmt::Debug for ItemAttribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values are copies of session data: only their type and size are shown.
+        match self {
+            ItemAttribute::S(s) => write!(f, "S({} bytes)", s.len()),
+            ItemAttribute::N(n) => write!(f, "N({} bytes)", n.len()),
+            ItemAttribute::B(b) => write!(f, "B({} bytes)", b.len()),
+        }
+    }
+}
+
+impl From<ItemAttribute> for AttributeValue {
+    fn from(value: ItemAttribute) -> Self {
+        match value {
+            ItemAttribute::S(s) => AttributeValue::S(s),
+            ItemAttribute::N(n) => AttributeValue::N(n),
+            ItemAttribute::B(b) => AttributeValue::B(b.into()),
+        }
     }
 }
 

@@ -57,11 +57,11 @@ pub use config::{
     DEFAULT_TOUCH_AFTER,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use item::{ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, MAX_ITEM_BYTES, SessionRecord, TYPE_VALUE};
-pub use reaper::ReaperHandle;
-pub use store::{
-    ItemAttribute, ReapReport, SessionStore, SetOptions, TouchOutcome, WriteCondition, build_client,
+pub use item::{
+    ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, ItemAttribute, MAX_ITEM_BYTES, SessionRecord, TYPE_VALUE,
 };
+pub use reaper::ReaperHandle;
+pub use store::{ReapReport, SessionStore, SetOptions, TouchOutcome, WriteCondition, build_client};
 pub use table::{TableProblem, TableReport, TableSetup};
 
 /// The AWS SDK for DynamoDB this crate is built on, for callers that build their own client.

@@ -18,7 +18,9 @@ use futures_util::future::try_join_all;
 
 use crate::config::{Config, MAX_KEY_BYTES};
 use crate::error::{Error, ErrorKind, Result};
-use crate::item::{self, ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, Condition, SessionRecord, TYPE_VALUE};
+use crate::item::{
+    self, ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, Condition, ItemAttribute, SessionRecord, TYPE_VALUE,
+};
 
 /// How many sessions' stored expiries a store remembers for touch throttling, per generation
 /// (two generations are kept, so between this and twice this many).
@@ -57,28 +59,6 @@ impl From<WriteCondition> for SetOptions {
         SetOptions {
             condition,
             attributes: Vec::new(),
-        }
-    }
-}
-
-/// The value of an extra attribute, in DynamoDB's scalar types.
-#[derive(Clone, PartialEq, Eq)]
-pub enum ItemAttribute {
-    /// A string.
-    S(String),
-    /// A number, as its decimal text (DynamoDB keeps up to 38 digits).
-    N(String),
-    /// Binary data.
-    B(Vec<u8>),
-}
-
-impl std::fmt::Debug for ItemAttribute {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Values are copies of session data: only their type and size are shown.
-        match self {
-            ItemAttribute::S(s) => write!(f, "S({} bytes)", s.len()),
-            ItemAttribute::N(n) => write!(f, "N({} bytes)", n.len()),
-            ItemAttribute::B(b) => write!(f, "B({} bytes)", b.len()),
         }
     }
 }
@@ -281,12 +261,7 @@ impl SessionStore {
             .item(ATTR_TYPE, AttributeValue::S(TYPE_VALUE.to_owned()))
             .item(ATTR_SESS, AttributeValue::S(session.to_owned()));
         for (name, value) in attributes {
-            let value = match value {
-                ItemAttribute::S(s) => AttributeValue::S(s),
-                ItemAttribute::N(n) => AttributeValue::N(n),
-                ItemAttribute::B(b) => AttributeValue::B(b.into()),
-            };
-            request = request.item(name, value);
+            request = request.item(name, value.into());
         }
         let guard = match condition {
             WriteCondition::Always => None,

@@ -128,11 +128,7 @@ impl SessionStore {
     /// Safe to call from many processes at once: exactly one creates the table, the others
     /// wait for it. Needs DescribeTable, CreateTable, DescribeTimeToLive and UpdateTimeToLive.
     pub async fn create_table(&self) -> Result<TableSetup> {
-        let created = match self.describe_table().await {
-            Ok(_) => false,
-            Err(e) if e.kind() == ErrorKind::TableNotFound => self.send_create_table().await?,
-            Err(e) => return Err(e),
-        };
+        let created = !self.table_exists().await? && self.send_create_table().await?;
         self.wait_until_active().await?;
         self.enable_ttl().await?;
         let report = self.verify_table().await?;
