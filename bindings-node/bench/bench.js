@@ -440,63 +440,24 @@ async function main() {
   const load = await throughput(tables)
 
   const ratio = (o) => o.ours / o.peer
+  // A table row: the metric, both medians, their ratio, and the target where there is one.
+  const row = (metric, pair, digits, target = '-', met = '-') => [
+    metric,
+    fmt(pair.ours, digits),
+    fmt(pair.peer, digits),
+    fmt(ratio(pair), 3),
+    target,
+    met,
+  ]
+  const perView = { ours: views.ours.perView, peer: views.peer.perView }
   const rows = [
-    [
-      'DynamoDB requests / read-only view',
-      fmt(views.ours.perView, 3),
-      fmt(views.peer.perView, 3),
-      fmt(views.ours.perView / views.peer.perView, 3),
-      'ours <= 1.0',
-      views.ours.perView <= 1.0 ? 'yes' : 'NO',
-    ],
-    [
-      'CPU / store.get (µs, median)',
-      fmt(cpu.cpu.ours, 1),
-      fmt(cpu.cpu.peer, 1),
-      fmt(ratio(cpu.cpu), 3),
-      'ratio <= 0.333',
-      ratio(cpu.cpu) <= 1 / 3 ? 'yes' : 'NO',
-    ],
-    [
-      'wall time / store.get (µs, median)',
-      fmt(cpu.wall.ours, 0),
-      fmt(cpu.wall.peer, 0),
-      fmt(ratio(cpu.wall), 3),
-      '-',
-      '-',
-    ],
-    [
-      'req/s, read-only (median)',
-      fmt(load.rps.read.ours, 0),
-      fmt(load.rps.read.peer, 0),
-      fmt(ratio(load.rps.read), 3),
-      '-',
-      '-',
-    ],
-    [
-      'req/s, writing (median)',
-      fmt(load.rps.write.ours, 0),
-      fmt(load.rps.write.peer, 0),
-      fmt(ratio(load.rps.write), 3),
-      '-',
-      '-',
-    ],
-    [
-      'app CPU / request, read-only (µs)',
-      fmt(load.cpu.read.ours, 0),
-      fmt(load.cpu.read.peer, 0),
-      fmt(ratio(load.cpu.read), 3),
-      '-',
-      '-',
-    ],
-    [
-      'app CPU / request, writing (µs)',
-      fmt(load.cpu.write.ours, 0),
-      fmt(load.cpu.write.peer, 0),
-      fmt(ratio(load.cpu.write), 3),
-      '-',
-      '-',
-    ],
+    row('DynamoDB requests / read-only view', perView, 3, 'ours <= 1.0', perView.ours <= 1.0 ? 'yes' : 'NO'),
+    row('CPU / store.get (µs, median)', cpu.cpu, 1, 'ratio <= 0.333', ratio(cpu.cpu) <= 1 / 3 ? 'yes' : 'NO'),
+    row('wall time / store.get (µs, median)', cpu.wall, 0),
+    row('req/s, read-only (median)', load.rps.read, 0),
+    row('req/s, writing (median)', load.rps.write, 0),
+    row('app CPU / request, read-only (µs)', load.cpu.read, 0),
+    row('app CPU / request, writing (µs)', load.cpu.write, 0),
   ]
   log(`\nresults (medians; ratios against connect-dynamodb@${PEER_VERSION} measured in this run)`)
   table(rows)
