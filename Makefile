@@ -13,13 +13,18 @@ NAPI := cd $(NODE_DIR) && npx --no-install napi
 # of them, building the addon after the core's tests does not recompile the AWS SDK.
 export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 
+# The Python face (bindings-python/) and the C face (ffi/, include/) keep their targets in
+# mk/: python-build, test-python, bench-python, lint-python; c-build, test-c, lint-c, header,
+# install.
+include mk/python.mk mk/c.mk
+
 .PHONY: help
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: node-build ## Build everything for local use: the Rust core and the Node addon
+build: node-build python-build c-build ## Build everything for local use: the core, the Node addon, the Python wheel, the C library
 	$(CARGO) build --workspace --tests
 
 .PHONY: demo
@@ -36,13 +41,15 @@ test-suites: # The suites, run by `make test` inside DynamoDB Local's lifetime
 	$(CARGO) test --workspace
 	cd $(NODE_DIR) && node --test --test-concurrency=1 --test-timeout=120000 test/*.test.js
 	cd $(NODE_DIR) && npx --no-install tsc -p test/tsconfig.json
+	$(MAKE) --no-print-directory test-python-suite test-c-suite
 
 .PHONY: bench
-bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 on DynamoDB Local (release build); prints medians and ratios
+bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 and Flask-Session on DynamoDB Local (release builds); prints medians and ratios
 	scripts/bench.sh
+	$(MAKE) --no-print-directory bench-python
 
 .PHONY: lint
-lint: node-build ## Check formatting, clippy and biome with warnings as errors, and the generated addon bindings
+lint: node-build lint-python lint-c ## Check formatting, clippy, biome, ruff and the generated bindings and header
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	cd $(NODE_DIR) && npx --no-install biome ci --error-on-warnings .
