@@ -1,9 +1,45 @@
 # The C face: ffi/ (crate connect-dynamodb-ffi) and include/connect_dynamodb.h.
 
+CBINDGEN_VERSION := 0.29.4
+CBINDGEN_ROOT := .cache/cbindgen
+CBINDGEN := $(CBINDGEN_ROOT)/bin/cbindgen
+C_HEADER := include/connect_dynamodb.h
+C_TARGET_DIR := target/$(CARGO_BUILD_TARGET)
+# `make install` builds and installs the release profile; the tests install the debug build.
+C_INSTALL_PROFILE ?= release
+PREFIX ?= /usr/local
+C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+
 .PHONY: c-build test-c test-c-suite lint-c header install
 c-build: ## Build libconnect_dynamodb.so and .a
-test-c: ## Run only the C tests (against a fresh DynamoDB Local)
-test-c-suite: # The C suite, run inside DynamoDB Local's lifetime
-lint-c: ## Check that include/connect_dynamodb.h matches a fresh cbindgen run
-header: ## Regenerate include/connect_dynamodb.h with the pinned cbindgen
-install: ## Install the C library, header and pkg-config file under PREFIX (default /usr/local)
+	$(CARGO) build -p connect-dynamodb-ffi
+
+test-c: c-build node-build ## Run only the C tests (against a fresh DynamoDB Local)
+	$(DYNAMODB_LOCAL) run -- $(MAKE) --no-print-directory test-c-suite
+
+test-c-suite: c-build # The C suite, run inside DynamoDB Local's lifetime
+	ffi/tests/run.sh
+
+# The pinned cbindgen, installed into the git-ignored cache when missing.
+$(CBINDGEN):
+	$(CARGO) install cbindgen --version =$(CBINDGEN_VERSION) --locked --root $(CBINDGEN_ROOT)
+
+lint-c: $(CBINDGEN) ## Check that include/connect_dynamodb.h matches a fresh cbindgen run
+	@fresh=$$(mktemp); trap 'rm -f "$$fresh"' EXIT; \
+	$(CBINDGEN) --quiet --config ffi/cbindgen.toml --output "$$fresh" ffi; \
+	diff -u $(C_HEADER) "$$fresh" || { \
+		echo "lint-c: $(C_HEADER) differs from a fresh cbindgen $(CBINDGEN_VERSION) run (diff above): run 'make header' and commit it" >&2; \
+		exit 1; }
+
+header: $(CBINDGEN) ## Regenerate include/connect_dynamodb.h with the pinned cbindgen
+	$(CBINDGEN) --quiet --config ffi/cbindgen.toml --output $(C_HEADER) ffi
+
+install: ## Install the C library (release build), header and pkg-config file under PREFIX (default /usr/local)
+	$(CARGO) build -p connect-dynamodb-ffi $(if $(filter release,$(C_INSTALL_PROFILE)),--release,)
+	install -d "$(PREFIX)/lib/pkgconfig" "$(PREFIX)/include"
+	install -m 644 $(C_HEADER) "$(PREFIX)/include/"
+	install -m 755 $(C_TARGET_DIR)/$(C_INSTALL_PROFILE)/libconnect_dynamodb.so "$(PREFIX)/lib/"
+	install -m 644 $(C_TARGET_DIR)/$(C_INSTALL_PROFILE)/libconnect_dynamodb.a "$(PREFIX)/lib/"
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' ffi/connect_dynamodb.pc.in \
+		> "$(PREFIX)/lib/pkgconfig/connect_dynamodb.pc"
+	@echo "installed libconnect_dynamodb $(C_VERSION) ($(C_INSTALL_PROFILE) build) under $(PREFIX)"

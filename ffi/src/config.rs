@@ -1,0 +1,423 @@
+//! `cdyn_config`: the store's settings, one typed setter per option of the core.
+//!
+//! Each setter validates the whole configuration with the new value, so an invalid value is
+//! refused by the setter that brings it (`CDYN_ERR_INVALID_CONFIG`, naming the field) and the
+//! configuration keeps its previous value.
+
+use std::ffi::{CStr, c_char};
+use std::ptr;
+use std::time::Duration;
+
+use connect_dynamodb_core::{Billing, Config, ConfigBuilder, Credentials};
+
+use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status, infallible};
+
+/// The settings of a store, from `cdyn_config_new`. Every option starts at the core's default
+/// (table `sessions`, hash key `id`, prefix `sess:`, the AWS default region and credentials
+/// chains, consistent reads, a one-day default lifetime, a 10-minute touch throttle, no
+/// reaper, on-demand billing, 3/5/15 s connect/attempt/operation timeouts, 3 attempts, 4 scan
+/// segments).
+///
+/// A configuration is a plain object: setters must not run concurrently with other calls on
+/// the same configuration; concurrent reads (`cdyn_store_new` from several threads) are fine.
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct cdyn_config {
+    builder: ConfigBuilder,
+}
+
+impl cdyn_config {
+    pub(crate) fn build(&self) -> Outcome<Config> {
+        Ok(self.builder.clone().build()?)
+    }
+}
+
+/// How a table created by `cdyn_store_create_table` is billed: one of the `CDYN_BILLING_`
+/// constants.
+#[allow(non_camel_case_types)]
+pub type cdyn_billing = u32;
+/// On-demand capacity (`PAY_PER_REQUEST`), the default.
+pub const CDYN_BILLING_ON_DEMAND: cdyn_billing = 0;
+/// Provisioned capacity, with the read and write capacity units given.
+pub const CDYN_BILLING_PROVISIONED: cdyn_billing = 1;
+
+/// Reads a NUL-terminated UTF-8 argument.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string that stays valid for `'a`.
+pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Outcome<&'a str> {
+    if ptr.is_null() {
+        return Err(Failure::invalid_argument(format!("`{name}` is NULL")));
+    }
+    // SAFETY: per this function's contract.
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| Failure::invalid_argument(format!("`{name}` is not valid UTF-8")))
+}
+
+/// # Safety
+/// `config` is NULL or a configuration from `cdyn_config_new` that is not freed, and not
+/// used by another thread during the call.
+unsafe fn config_mut<'a>(config: *mut cdyn_config) -> Outcome<&'a mut cdyn_config> {
+    // SAFETY: per this function's contract.
+    unsafe { config.as_mut() }.ok_or_else(|| Failure::invalid_argument("`config` is NULL"))
+}
+
+/// Applies `change` when the configuration stays valid with it.
+fn apply(
+    config: *mut cdyn_config,
+    error: *mut *mut cdyn_error,
+    change: impl FnOnce(ConfigBuilder) -> Outcome<ConfigBuilder>,
+) -> cdyn_status {
+    boundary(error, || {
+        // SAFETY: the setters' documented contract.
+        let config = unsafe { config_mut(config) }?;
+        let next = change(config.builder.clone())?;
+        next.clone().build()?;
+        config.builder = next;
+        Ok(())
+    })
+}
+
+fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// A new configuration with every option at its default.
+///
+/// Ownership: the caller owns the result and frees it with `cdyn_config_free`. Never NULL
+/// (short of a bug in the library, when it is NULL).
+/// Thread safety: may be called from any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn cdyn_config_new() -> *mut cdyn_config {
+    infallible(ptr::null_mut(), || {
+        Box::into_raw(Box::new(cdyn_config {
+            builder: Config::builder(),
+        }))
+    })
+}
+
+/// Frees a configuration. Stores built from it keep their own copy. `cdyn_config_free(NULL)`
+/// does nothing.
+///
+/// Ownership: takes `config`, which must not be used afterwards.
+/// Thread safety: not while another thread uses `config`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_free(config: *mut cdyn_config) {
+    infallible((), || {
+        if !config.is_null() {
+            // SAFETY: a configuration from cdyn_config_new, freed once (the caller's promise).
+            drop(unsafe { Box::from_raw(config) });
+        }
+    });
+}
+
+/// Sets the table name (default `sessions`): 3 to 255 characters of `a-z A-Z 0-9 _ - .`.
+///
+/// Ownership: borrows every argument; `table` is copied. On failure `*error` (when `error` is
+/// not NULL) receives an error the caller frees with `cdyn_error_free`; on success it is set
+/// to NULL.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8) or
+/// `CDYN_ERR_INVALID_CONFIG` (the configuration is unchanged).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_table(
+    config: *mut cdyn_config,
+    table: *const c_char,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        Ok(b.table(unsafe { str_arg(table, "table") }?))
+    })
+}
+
+/// Sets the prefix of every key (default `sess:`), at most 1024 bytes; may be empty.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_prefix(
+    config: *mut cdyn_config,
+    prefix: *const c_char,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        Ok(b.prefix(unsafe { str_arg(prefix, "prefix") }?))
+    })
+}
+
+/// Sets the table's hash key attribute (default `id`), a string key; 1 to 255 bytes, not
+/// `expires`, `type` or `sess`.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_hash_key(
+    config: *mut cdyn_config,
+    hash_key: *const c_char,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        Ok(b.hash_key(unsafe { str_arg(hash_key, "hash_key") }?))
+    })
+}
+
+/// Sets the AWS region, e.g. `eu-west-1`. Without it the region comes from `AWS_REGION` or
+/// the AWS profile, and `cdyn_store_new` fails with `CDYN_ERR_INVALID_CONFIG` when there is
+/// none (unless an endpoint is set).
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_region(
+    config: *mut cdyn_config,
+    region: *const c_char,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        Ok(b.region(unsafe { str_arg(region, "region") }?))
+    })
+}
+
+/// Sets an endpoint URL (`http://` or `https://`), e.g. `http://127.0.0.1:8000` for
+/// DynamoDB Local.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_endpoint(
+    config: *mut cdyn_config,
+    endpoint: *const c_char,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        Ok(b.endpoint(unsafe { str_arg(endpoint, "endpoint") }?))
+    })
+}
+
+/// Sets static credentials: an access key id, its secret, and a session token for temporary
+/// credentials (`session_token` may be NULL). Without them the AWS default provider chain is
+/// used (environment, profile, SSO, web identity, container and instance metadata). The
+/// strings are copied and never appear in an error message.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG` (an empty id
+/// or secret).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_credentials(
+    config: *mut cdyn_config,
+    access_key_id: *const c_char,
+    secret_access_key: *const c_char,
+    session_token: *const c_char,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        // SAFETY: the caller passes NUL-terminated strings or NULL.
+        let id = unsafe { str_arg(access_key_id, "access_key_id") }?;
+        // SAFETY: as above.
+        let secret = unsafe { str_arg(secret_access_key, "secret_access_key") }?;
+        let token = if session_token.is_null() {
+            None
+        } else {
+            // SAFETY: as above.
+            Some(unsafe { str_arg(session_token, "session_token") }?.to_owned())
+        };
+        Ok(b.credentials(Credentials::new(id, secret, token)))
+    })
+}
+
+/// Strongly consistent reads (default `true`), so a write is seen by the next read.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_consistent_read(
+    config: *mut cdyn_config,
+    consistent_read: bool,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| Ok(b.consistent_read(consistent_read)))
+}
+
+/// The lifetime of sessions stored with `CDYN_EXPIRES_DEFAULT`, in milliseconds (default one
+/// day; more than zero, at most 100 years).
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_default_lifetime(
+    config: *mut cdyn_config,
+    lifetime_ms: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        Ok(b.default_lifetime(millis(lifetime_ms)))
+    })
+}
+
+/// The touch throttle in milliseconds (default 10 minutes; 0 writes on every touch): a touch
+/// that moves the stored expiry by less than this (or by less than a tenth of the session's
+/// remaining lifetime, when that is shorter) writes nothing.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_touch_after(
+    config: *mut cdyn_config,
+    touch_after_ms: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| Ok(b.touch_after(millis(touch_after_ms))))
+}
+
+/// The interval of the background reaper in milliseconds (at least 1000), or 0 for none (the
+/// default). A store built with a reaper runs a pass about every interval on a library thread
+/// until `cdyn_store_free`; each pass deletes expired sessions of the store's prefix.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_reap_interval(
+    config: *mut cdyn_config,
+    interval_ms: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        Ok(b.reap_interval((interval_ms > 0).then(|| millis(interval_ms))))
+    })
+}
+
+/// The billing of a table created by `cdyn_store_create_table`: `CDYN_BILLING_ON_DEMAND`
+/// (the default; `read_units` and `write_units` are ignored) or `CDYN_BILLING_PROVISIONED`
+/// with at least one read and one write capacity unit.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (an unknown `billing`) or
+/// `CDYN_ERR_INVALID_CONFIG` (capacity below 1).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_billing(
+    config: *mut cdyn_config,
+    billing: cdyn_billing,
+    read_units: i64,
+    write_units: i64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| match billing {
+        CDYN_BILLING_ON_DEMAND => Ok(b.billing(Billing::OnDemand)),
+        CDYN_BILLING_PROVISIONED => Ok(b.billing(Billing::Provisioned {
+            read: read_units,
+            write: write_units,
+        })),
+        _ => Err(Failure::invalid_argument(
+            "`billing` is not one of the CDYN_BILLING_ constants",
+        )),
+    })
+}
+
+/// How long `cdyn_store_create_table` waits for a new table to become ACTIVE, in
+/// milliseconds (default 120 s; more than zero, at most one hour).
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_create_wait(
+    config: *mut cdyn_config,
+    wait_ms: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| Ok(b.create_wait(millis(wait_ms))))
+}
+
+/// The time allowed to open a connection, in milliseconds (default 3000; more than zero, at
+/// most one hour).
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_connect_timeout(
+    config: *mut cdyn_config,
+    timeout_ms: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| Ok(b.connect_timeout(millis(timeout_ms))))
+}
+
+/// The time allowed for one attempt of a request, in milliseconds (default 5000; more than
+/// zero, at most one hour).
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_attempt_timeout(
+    config: *mut cdyn_config,
+    timeout_ms: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| Ok(b.attempt_timeout(millis(timeout_ms))))
+}
+
+/// The time allowed for a request with all its retries, in milliseconds (default 15000; more
+/// than zero, at most one hour). A DynamoDB that never answers gives `CDYN_ERR_TIMEOUT` after
+/// this long at the latest.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_operation_timeout(
+    config: *mut cdyn_config,
+    timeout_ms: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        Ok(b.operation_timeout(millis(timeout_ms)))
+    })
+}
+
+/// Attempts per request, the first included (default 3, 1 to 10), with the AWS SDK's standard
+/// backoff between them.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_max_attempts(
+    config: *mut cdyn_config,
+    max_attempts: u32,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| Ok(b.max_attempts(max_attempts)))
+}
+
+/// Parallel scan segments for `cdyn_store_ids`, `_length`, `_clear` and `_reap` (default 4,
+/// 1 to 64).
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_scan_segments(
+    config: *mut cdyn_config,
+    segments: u32,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| Ok(b.scan_segments(segments)))
+}

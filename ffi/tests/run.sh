@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The C suite (`make test-c-suite`), run inside DynamoDB Local's lifetime (DYNAMODB_ENDPOINT):
+#
+# 1. the test programs in ffi/tests/c, compiled with -Wall -Wextra -Werror and
+#    AddressSanitizer (its leak checker included) + UndefinedBehaviorSanitizer, against the
+#    debug build of libconnect_dynamodb.so;
+# 2. test_store once more, built without sanitizers, under valgrind memcheck: no errors and
+#    no definite leaks;
+# 3. a session written by the Node package (ffi/tests/node-writes-session.js), read from C;
+# 4. `make install` (debug build) into a temporary prefix, then the README's C example,
+#    compiled with `cc app.c $(pkg-config --cflags --libs connect_dynamodb)` and run, and
+#    linked once more against the static library with pkg-config's --static flags.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+: "${DYNAMODB_ENDPOINT:?run the C suite with make test-c, which starts DynamoDB Local}"
+target=${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}
+libdir=$root/target/$target/debug
+out=$root/target/c-tests
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+CC=${CC:-gcc}
+warnings=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror)
+sanitizers=(-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined)
+link=(-L"$libdir" -lconnect_dynamodb -Wl,-rpath,"$libdir" -lpthread)
+# Leaks are errors; a sanitizer report fails the program.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+start=$(date +%s)
+step() { printf '\n== %s\n' "$*"; }
+
+programs=(test_store test_concurrency test_fork test_node_interop)
+step "compiling ${programs[*]} with ${sanitizers[*]}"
+for p in "${programs[@]}"; do
+  "$CC" "${warnings[@]}" "${sanitizers[@]}" -Iinclude "ffi/tests/c/$p.c" "${link[@]}" -o "$out/$p"
+done
+
+for p in test_store test_concurrency test_fork; do
+  step "$p (AddressSanitizer + UndefinedBehaviorSanitizer)"
+  "$out/$p"
+done
+
+step "test_store under valgrind memcheck (built without sanitizers)"
+"$CC" "${warnings[@]}" -g -O1 -Iinclude ffi/tests/c/test_store.c "${link[@]}" -o "$out/test_store.valgrind"
+# round_trip, expiry handling and every failure status: blocking calls, errors, lists, strings.
+# No suppressions are needed: the Rust and Tokio code of the library reports nothing.
+valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+  --show-leak-kinds=definite --log-file="$work/valgrind.log" \
+  "$out/test_store.valgrind" round_trip conditions ids_length_clear bad_input every_status || {
+  cat "$work/valgrind.log" >&2
+  exit 1
+}
+grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable' "$work/valgrind.log" |
+  sed 's/^==[0-9]*== *//' 
+
+step "a session written by the Node package, read from C"
+[[ -f bindings-node/native.js ]] && ls bindings-node/*.node >/dev/null 2>&1 || {
+  echo "the Node addon is not built: run make node-build (make build and make test-c do)" >&2
+  exit 1
+}
+read -r table sid expires < <(node ffi/tests/node-writes-session.js "$work")
+"$out/test_node_interop" "$table" "$sid" "$expires" "$work/session.json"
+
+step "make install (debug build) into a temporary prefix, then the README example via pkg-config"
+prefix=$work/prefix
+make --no-print-directory install PREFIX="$prefix" C_INSTALL_PROFILE=debug >/dev/null
+for f in lib/libconnect_dynamodb.so lib/libconnect_dynamodb.a include/connect_dynamodb.h \
+  lib/pkgconfig/connect_dynamodb.pc; do
+  [[ -f $prefix/$f ]] || { echo "make install did not install $f" >&2; exit 1; }
+done
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+awk '/^## C quick start/ {on = 1} on && /^```c$/ {code = 1; next} code && /^```$/ {exit} code' \
+  README.md > "$work/app.c"
+[[ -s $work/app.c ]] || { echo "no C example found under '## C quick start' in README.md" >&2; exit 1; }
+# shellcheck disable=SC2046 # pkg-config's output is meant to be split
+"$CC" "${warnings[@]}" "${sanitizers[@]}" "$work/app.c" $(pkg-config --cflags --libs connect_dynamodb) -o "$work/app"
+LD_LIBRARY_PATH=$prefix/lib "$work/app" | tee "$work/app.out"
+grep -q '^{"user":"ada"} until [0-9]*$' "$work/app.out"
+
+step "the README example linked statically (pkg-config --static)"
+# shellcheck disable=SC2046
+"$CC" "${warnings[@]}" "$work/app.c" $(pkg-config --cflags --libs-only-L connect_dynamodb) \
+  -Wl,--push-state,-Bstatic -lconnect_dynamodb -Wl,--pop-state \
+  $(pkg-config --static --libs-only-l connect_dynamodb | sed 's/-lconnect_dynamodb//') -o "$work/app-static"
+if ldd "$work/app-static" | grep -q connect_dynamodb; then
+  echo "the static build still needs libconnect_dynamodb.so" >&2
+  exit 1
+fi
+"$work/app-static" | grep -q '^{"user":"ada"} until [0-9]*$'
+
+printf '\nC suite passed in %d s\n' "$(($(date +%s) - start))"
