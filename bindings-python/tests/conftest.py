@@ -1,0 +1,150 @@
+"""Fixtures of the Python suite: DynamoDB Local (``DYNAMODB_ENDPOINT``, set by
+``scripts/dynamodb-local.sh run``), a fresh table per test, stores on it, raw access through
+boto3, and servers that fail in the ways a real one cannot be made to."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from connect_dynamodb import AsyncSessionStore, SessionStore
+
+
+@pytest.fixture(scope="session")
+def endpoint() -> str:
+    """DynamoDB Local's URL."""
+    url = os.environ.get("DYNAMODB_ENDPOINT")
+    if not url:
+        pytest.fail("DYNAMODB_ENDPOINT is not set: run the suite with `make test-python`")
+    return url
+
+
+@pytest.fixture
+def table_name() -> str:
+    """A table name no other test uses."""
+    return f"py-{uuid.uuid4().hex[:16]}"
+
+
+def create_table_without_ttl(dynamodb: Any, table: str, hash_key: str = "id") -> None:
+    """Creates ``table`` as the store would, but with TTL off: DynamoDB Local applies TTL, and
+    its own deletions of expired items would race the reaper and ``clear`` in the tests that
+    count what those delete. (``create_table`` itself, TTL included, has tests of its own.)"""
+    dynamodb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.get_waiter("table_exists").wait(
+        TableName=table, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300}
+    )
+
+
+@pytest.fixture
+def store_factory(
+    endpoint: str, table_name: str, dynamodb: Any
+) -> Iterator[Callable[..., SessionStore]]:
+    """Makes ``SessionStore(table_name, endpoint=endpoint, **options)``; the first call creates
+    the table (with TTL off, see ``create_table_without_ttl``). Every store made is closed after
+    the test."""
+    made: list[SessionStore] = []
+
+    def make(**options: Any) -> SessionStore:
+        options.setdefault("endpoint", endpoint)
+        options.setdefault("table", table_name)
+        if not made and options["table"] == table_name:
+            create_table_without_ttl(dynamodb, table_name, options.get("hash_key", "id"))
+        store = SessionStore(**options)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture
+def async_store_factory(
+    endpoint: str, table_name: str, store_factory: Callable[..., SessionStore]
+) -> Iterator[Callable[..., AsyncSessionStore]]:
+    """Makes ``AsyncSessionStore``s on the test's table (created through a SessionStore)."""
+    store_factory()
+    made: list[AsyncSessionStore] = []
+
+    def make(**options: Any) -> AsyncSessionStore:
+        options.setdefault("endpoint", endpoint)
+        options.setdefault("table", table_name)
+        store = AsyncSessionStore(**options)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture
+def store(store_factory: Callable[..., SessionStore]) -> SessionStore:
+    """A SessionStore with the default options on a fresh table."""
+    return store_factory()
+
+
+@pytest.fixture
+def async_store(async_store_factory: Callable[..., AsyncSessionStore]) -> AsyncSessionStore:
+    """An AsyncSessionStore with the default options on a fresh table."""
+    return async_store_factory()
+
+
+@pytest.fixture(scope="session")
+def dynamodb(endpoint: str) -> Any:
+    """A boto3 DynamoDB client on DynamoDB Local, to read and write raw items."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "localtest"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "localtest"),
+    )
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """An endpoint that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except (socket.timeout, OSError):
+                continue
+            accepted.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=5)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+@pytest.fixture
+def closed_endpoint() -> str:
+    """An endpoint on a port where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -1,0 +1,149 @@
+"""AsyncSessionStore against DynamoDB Local: every method as an awaitable."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any, Callable
+
+import pytest
+from connect_dynamodb import (
+    AsyncSessionStore,
+    ConflictError,
+    InvalidArgumentError,
+    ReapReport,
+    StoredSession,
+)
+
+UTC = dt.timezone.utc
+
+
+async def test_get_set_round_trip(async_store: AsyncSessionStore) -> None:
+    assert await async_store.get("s") is None
+    expires = dt.datetime.now(UTC) + dt.timedelta(minutes=10)
+    assert await async_store.set("s", '{"a": [1, 2]}', expires) is None
+    got = await async_store.get("s")
+    assert isinstance(got, StoredSession)
+    assert got.data == '{"a": [1, 2]}'
+    assert 0 <= (got.expires - expires).total_seconds() < 1
+
+
+async def test_expired_sessions_are_none(async_store: AsyncSessionStore) -> None:
+    await async_store.set("old", "{}", time.time() - 1)
+    assert await async_store.get("old") is None
+
+
+async def test_conditional_writes(async_store: AsyncSessionStore) -> None:
+    await async_store.set("s", '{"v": 1}', if_absent=True)
+    with pytest.raises(ConflictError):
+        await async_store.set("s", '{"v": 2}', if_absent=True)
+    with pytest.raises(ConflictError):
+        await async_store.set("other", "{}", if_present=True)
+    await async_store.set("s", '{"v": 3}', if_present=True, attributes={"user": "ada"})
+    got = await async_store.get("s")
+    assert got is not None and got.data == '{"v": 3}'
+
+
+async def test_touch_outcomes(async_store_factory: Callable[..., AsyncSessionStore]) -> None:
+    store = async_store_factory(touch_after=dt.timedelta(minutes=10))
+    at = time.time() + 3600
+    await store.set("s", "{}", at)
+    assert await store.touch("s", at + 5) == "throttled"
+    assert await store.touch("s", at + 7200) == "updated"
+    assert await store.touch("missing") == "not_found"
+    got = await store.get("s")
+    assert got is not None and 0 <= got.expires.timestamp() - (at + 7200) < 1
+
+
+async def test_destroy_ids_all_length_clear_reap(async_store: AsyncSessionStore) -> None:
+    for i in range(4):
+        await async_store.set(f"s{i}", f'{{"i": {i}}}')
+    await async_store.set("dead", "{}", time.time() - 5)
+    await async_store.destroy("s0")
+    await async_store.destroy("s0")
+    assert sorted(await async_store.ids()) == ["s1", "s2", "s3"]
+    everything = await async_store.all()
+    assert sorted(everything) == ["s1", "s2", "s3"]
+    assert everything["s2"].data == '{"i": 2}'
+    assert await async_store.length() == 3
+    reaped = await async_store.reap()
+    assert isinstance(reaped, ReapReport) and reaped.deleted == 1
+    cleared = await async_store.clear()
+    assert cleared.deleted == 3
+    assert await async_store.length() == 0
+
+
+async def test_table_methods(endpoint: str, table_name: str) -> None:
+    async with AsyncSessionStore(table_name, endpoint=endpoint) as store:
+        assert await store.table_exists() is False
+        assert await store.create_table() is True
+        assert await store.create_table() is False
+        assert await store.table_exists() is True
+        assert await store.verify_table() == []
+
+
+async def test_create_table_on_first_use(endpoint: str, table_name: str) -> None:
+    async with AsyncSessionStore(table_name, endpoint=endpoint, create_table=True) as store:
+        await asyncio.gather(*(store.set(f"s{i}", "{}") for i in range(5)))
+        assert await store.length() == 5
+
+
+async def test_many_concurrent_calls(async_store: AsyncSessionStore) -> None:
+    n = 100
+    await asyncio.gather(*(async_store.set(f"s{i}", f'{{"i": {i}}}') for i in range(n)))
+    got = await asyncio.gather(*(async_store.get(f"s{i}") for i in range(n)))
+    assert [g.data if g else None for g in got] == [f'{{"i": {i}}}' for i in range(n)]
+
+
+async def test_the_reaper_methods(async_store: AsyncSessionStore) -> None:
+    assert async_store.reaper_running is False
+    await async_store.start_reaper(60)
+    assert async_store.reaper_running is True
+    await async_store.stop_reaper()
+    assert async_store.reaper_running is False
+    with pytest.raises(InvalidArgumentError):
+        await async_store.start_reaper()
+
+
+async def test_aclose_and_async_with(
+    async_store_factory: Callable[..., AsyncSessionStore],
+) -> None:
+    store = async_store_factory(reap_interval=60)
+    assert store.reaper_running is True
+    async with store as entered:
+        assert entered is store
+        await store.set("s", "{}")
+    assert store.closed is True
+    assert store.reaper_running is False
+    with pytest.raises(InvalidArgumentError, match="closed"):
+        await store.get("s")
+    await store.aclose()
+    other = async_store_factory()
+    other.close()
+    assert other.closed
+
+
+async def test_one_store_on_several_event_loops_in_threads(
+    async_store: AsyncSessionStore,
+) -> None:
+    def run_in_a_new_loop(i: int) -> Any:
+        async def work() -> Any:
+            await async_store.set(f"t{i}", f'{{"t": {i}}}')
+            return await async_store.get(f"t{i}")
+
+        return asyncio.run(work())
+
+    loop = asyncio.get_running_loop()
+    results = await asyncio.wait_for(
+        asyncio.gather(*(loop.run_in_executor(None, run_in_a_new_loop, i) for i in range(4))),
+        timeout=60,
+    )
+    assert [r.data for r in results] == [f'{{"t": {i}}}' for i in range(4)]
+
+
+def test_calling_outside_an_event_loop_is_a_runtime_error(
+    async_store: AsyncSessionStore,
+) -> None:
+    with pytest.raises(RuntimeError):
+        async_store.get("s")

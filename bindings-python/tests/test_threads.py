@@ -1,0 +1,60 @@
+"""Many threads share one store, and a blocking call lets other threads run (no GIL held
+while it waits on DynamoDB)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from connect_dynamodb import RequestTimeoutError, SessionStore
+
+
+def test_sixteen_threads_share_one_store(store: SessionStore) -> None:
+    def work(thread: int) -> list[str]:
+        seen = []
+        for i in range(15):
+            sid = f"t{thread}-{i}"
+            store.set(sid, f'{{"thread": {thread}, "i": {i}}}')
+            got = store.get(sid)
+            assert got is not None
+            seen.append(got.data)
+        return seen
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(work, range(16), timeout=120))
+    for thread, seen in enumerate(results):
+        assert seen == [f'{{"thread": {thread}, "i": {i}}}' for i in range(15)]
+    assert store.length() == 16 * 15
+
+
+def test_a_blocking_call_releases_the_gil(silent_endpoint: str) -> None:
+    store = SessionStore(
+        "sessions",
+        endpoint=silent_endpoint,
+        attempt_timeout=1,
+        operation_timeout=1,
+        max_attempts=1,
+    )
+    counter = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal counter
+        while not stop.is_set():
+            counter += 1
+
+    counting = threading.Thread(target=count)
+    counting.start()
+    try:
+        before = counter
+        with pytest.raises(RequestTimeoutError):
+            store.get("s")
+        during = counter - before
+    finally:
+        stop.set()
+        counting.join(timeout=10)
+        store.close()
+    # Holding the GIL for the call's second would leave the counter at most one switch
+    # interval (5 ms) of counting; without the GIL it counts for the whole second.
+    assert during > 200_000, during
