@@ -1,0 +1,412 @@
+"""Flask sessions on DynamoDB: a ``SessionInterface`` over :class:`connect_dynamodb.SessionStore`.
+
+::
+
+    from connect_dynamodb import SessionStore
+    from connect_dynamodb.contrib.flask import init_app
+
+    app = Flask(__name__)
+    app.secret_key = "..."
+    init_app(app, SessionStore("sessions", region="eu-west-1"))
+
+The browser holds only a random session id (``secrets.token_urlsafe(32)``), signed with
+``app.secret_key`` (``SECRET_KEY_FALLBACKS`` are accepted when reading); the data stays in
+DynamoDB as JSON. A request costs one read when it sends a session cookie, and no write unless
+the session's data changed: the expiry of an unchanged session moves through the store's
+throttled touch (``touch_after``), so it is written at most once per ``touch_after`` seconds.
+
+- Permanent sessions (``session.permanent = True``) get a cookie that expires after
+  ``PERMANENT_SESSION_LIFETIME``; other sessions get a browser-session cookie. On the server both
+  live ``PERMANENT_SESSION_LIFETIME`` past their last use (``SESSION_REFRESH_EACH_REQUEST``,
+  default true) or past their last change (when it is false).
+- An id the store does not know is never reused: the session starts afresh with a new id.
+- A session emptied by ``session.clear()`` is deleted from DynamoDB and its cookie removed.
+- A change to a session that was deleted meanwhile (a logout in another tab) is not written
+  back: the session stays ended and its cookie is removed.
+- ``interface.regenerate(session)`` gives the session a new id (do it at login); the old one is
+  deleted when the response is saved.
+
+With ``express=True`` the interface reads and writes the sessions of an express-session app on
+the same table (the npm package ``connect-dynamodb``), given the same secret: the cookie is
+express-session's ``connect.sid`` (``s:<sid>.<HMAC-SHA256>``, URL-encoded), the session JSON keeps
+express's ``cookie`` object (hidden from the Flask session, updated on save, created for new
+sessions) and holds plain JSON only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
+
+from flask.json.tag import TaggedJSONSerializer
+from flask.sessions import SessionInterface, SessionMixin
+from itsdangerous import BadSignature, Signer
+from werkzeug.datastructures import CallbackDict
+
+from connect_dynamodb import ConflictError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    from flask import Flask, Request, Response
+
+    from connect_dynamodb import SessionStore
+
+__all__ = ["DynamoDBSession", "DynamoDBSessionInterface", "init_app"]
+
+_PERMANENT = "_permanent"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    """JavaScript's ``Date.prototype.toISOString``: UTC, milliseconds, ``Z``."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class DynamoDBSession(CallbackDict, SessionMixin):  # type: ignore[type-arg]
+    """The session Flask hands to views: a dict that tracks changes, plus its id."""
+
+    def __init__(
+        self,
+        initial: Mapping[str, Any] | None = None,
+        sid: str | None = None,
+        new: bool = False,
+    ) -> None:
+        def on_update(session: DynamoDBSession) -> None:
+            session.modified = True
+            session.accessed = True
+
+        super().__init__(initial, on_update)
+        #: The session id (a new session's id is drawn when it is opened).
+        self.sid = sid
+        #: True until the session is stored.
+        self.new = new
+        self.modified = False
+        self.accessed = False
+        # A separate copy of the data as loaded (None: write on save), the express-session
+        # cookie object, and the id to delete after regenerate().
+        self._snapshot: dict[str, Any] | None = None
+        self._cookie: dict[str, Any] | None = None
+        self._replaced_sid: str | None = None
+
+    def is_empty(self) -> bool:
+        """Whether the session holds nothing but its permanent flag."""
+        return all(key == _PERMANENT for key in self)
+
+
+class DynamoDBSessionInterface(SessionInterface):
+    """Stores Flask sessions in a :class:`connect_dynamodb.SessionStore`.
+
+    :param store: the store (one per process; it is safe to share between threads, and to
+        create before gunicorn forks its workers).
+    :param express: read and write express-session's cookie and session format (see the
+        module's documentation).
+    :param secret: the cookie secret, or a list of them (the first signs, any verifies);
+        default ``app.secret_key`` plus ``SECRET_KEY_FALLBACKS``.
+    :param cookie_name: default ``SESSION_COOKIE_NAME``, or ``connect.sid`` with ``express``.
+    :param salt: the signer's salt (not used with ``express``).
+    """
+
+    session_class = DynamoDBSession
+
+    def __init__(
+        self,
+        store: SessionStore,
+        *,
+        express: bool = False,
+        secret: str | bytes | Iterable[str | bytes] | None = None,
+        cookie_name: str | None = None,
+        salt: str = "connect-dynamodb.session",
+    ) -> None:
+        self.store = store
+        self.express = express
+        if isinstance(secret, (str, bytes)):
+            secret = [secret]
+        self.secrets = None if secret is None else [_bytes(s) for s in secret]
+        if self.secrets is not None and not self.secrets:
+            raise ValueError("secret must not be an empty list")
+        self.cookie_name = cookie_name or ("connect.sid" if express else None)
+        self.salt = salt
+        self._tagged = TaggedJSONSerializer()
+
+    # Cookies ----------------------------------------------------------------------------------
+
+    def get_cookie_name(self, app: Flask) -> str:
+        return self.cookie_name or super().get_cookie_name(app)
+
+    def _secrets(self, app: Flask) -> list[bytes] | None:
+        """The secrets, newest first; None when the app has no secret key."""
+        if self.secrets is not None:
+            return self.secrets
+        if not app.secret_key:
+            return None
+        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
+        return [_bytes(app.secret_key), *(_bytes(k) for k in fallbacks)]
+
+    def sign(self, app: Flask, sid: str) -> str:
+        """The cookie value that carries ``sid``."""
+        keys = self._secrets(app)
+        if keys is None:
+            raise RuntimeError("the session needs app.secret_key (or a secret) to sign its cookie")
+        if self.express:
+            return quote("s:" + sid + "." + _express_signature(keys[0], sid), safe="!*'()")
+        return (
+            Signer(
+                list(reversed(keys)),
+                salt=self.salt,
+                key_derivation="hmac",
+                digest_method=hashlib.sha256,
+            )
+            .sign(sid)
+            .decode("ascii")
+        )
+
+    def unsign(self, app: Flask, value: str) -> str | None:
+        """The session id a cookie value carries, or None when its signature is wrong."""
+        keys = self._secrets(app)
+        if keys is None or not value:
+            return None
+        if self.express:
+            value = unquote(value)
+            if not value.startswith("s:") or "." not in value:
+                return None
+            sid, _, signature = value[2:].rpartition(".")
+            for key in keys:
+                if sid and hmac.compare_digest(_express_signature(key, sid), signature):
+                    return sid
+            return None
+        signer = Signer(
+            list(reversed(keys)),
+            salt=self.salt,
+            key_derivation="hmac",
+            digest_method=hashlib.sha256,
+        )
+        try:
+            return signer.unsign(value).decode("utf-8")
+        except (BadSignature, UnicodeDecodeError):
+            return None
+
+    def _new_sid(self) -> str:
+        # express-session's ids are uid-safe(24): 32 characters; Flask's get 32 bytes.
+        return secrets.token_urlsafe(24 if self.express else 32)
+
+    # Serialization ----------------------------------------------------------------------------
+
+    def _dump_data(self, data: Mapping[str, Any]) -> str:
+        """The session's own data as stored text (without express's cookie object)."""
+        if self.express:
+            data = {k: v for k, v in data.items() if k != _PERMANENT}
+            return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        return self._tagged.dumps(dict(data))
+
+    def _load_data(self, text: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """The session dict and express's cookie object, or None when the text is damaged."""
+        try:
+            data = json.loads(text) if self.express else self._tagged.loads(text)
+        except (ValueError, TypeError, KeyError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        cookie = None
+        if self.express:
+            cookie = data.pop("cookie", None)
+            if not isinstance(cookie, dict):
+                cookie = None
+            data.pop(_PERMANENT, None)
+            if cookie is not None and cookie.get("originalMaxAge") is not None:
+                data[_PERMANENT] = True
+        return data, cookie
+
+    # The interface ----------------------------------------------------------------------------
+
+    def open_session(self, app: Flask, request: Request) -> DynamoDBSession | None:
+        if self._secrets(app) is None:
+            return None  # Flask's null session: using it says that the secret key is missing
+        value = request.cookies.get(self.get_cookie_name(app))
+        sid = self.unsign(app, value) if value else None
+        if sid is not None:
+            try:
+                record = self.store.get(sid)
+            except InvalidArgumentError:
+                record = None
+            text = record.data if record is not None else None
+            loaded = self._load_data(text) if text is not None else None
+            if text is not None and loaded is not None:
+                data, cookie = loaded
+                session = self.session_class(data, sid=sid)
+                session._cookie = cookie
+                # A session without express's cookie object is written back with one.
+                if not self.express or cookie is not None:
+                    # Decoding again is cheaper than encoding on every save to find changes.
+                    snapshot = self._load_data(text)
+                    session._snapshot = snapshot[0] if snapshot else None
+                return session
+        # No cookie, a bad signature, or an id the store does not know: a new session with a
+        # new id, never the one the client sent.
+        return self.session_class(sid=self._new_sid(), new=True)
+
+    def regenerate(self, session: DynamoDBSession) -> None:
+        """Gives ``session`` a new id, keeping its data; the old id is deleted on save."""
+        if not session.new and session.sid is not None and session._replaced_sid is None:
+            session._replaced_sid = session.sid
+        session.sid = self._new_sid()
+        session.new = True
+        session.modified = True
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not isinstance(session, DynamoDBSession):
+            return
+        name = self.get_cookie_name(app)
+        cookie_args: dict[str, Any] = {
+            "domain": self.get_cookie_domain(app),
+            "path": self.get_cookie_path(app),
+            "secure": self.get_cookie_secure(app),
+            "samesite": self.get_cookie_samesite(app),
+            "httponly": self.get_cookie_httponly(app),
+        }
+        if hasattr(self, "get_cookie_partitioned"):  # Flask 3.1 and later
+            cookie_args["partitioned"] = self.get_cookie_partitioned(app)
+        if session.accessed:
+            response.vary.add("Cookie")
+        if session._replaced_sid is not None:
+            self.store.destroy(session._replaced_sid)
+            session._replaced_sid = None
+        sid = session.sid
+        if sid is None:  # a session object made outside open_session
+            sid = session.sid = self._new_sid()
+            session.new = True
+
+        if session.is_empty():
+            if not session.new:
+                self.store.destroy(sid)
+            if not session.new or session.modified:
+                response.delete_cookie(name, **cookie_args)
+                response.vary.add("Cookie")
+            return
+
+        now = _now()
+        expires, cookie_expires = self._expiry(app, session, now)
+        if session.new:
+            self._create(session, self._dump_data(session), expires)
+        elif self._changed(session):
+            text = self._dump_data(session)
+            try:
+                self.store.set(
+                    sid,
+                    self._full_text(session, text),
+                    expires,
+                    if_present=True,
+                )
+            except ConflictError:
+                # Deleted meanwhile (e.g. a logout elsewhere): the session stays ended.
+                response.delete_cookie(name, **cookie_args)
+                response.vary.add("Cookie")
+                return
+            session._snapshot = None
+        elif app.config.get("SESSION_REFRESH_EACH_REQUEST", True):
+            if self.store.touch(sid, expires) == "not_found":
+                response.delete_cookie(name, **cookie_args)
+                response.vary.add("Cookie")
+                return
+        if session.new or session.modified or self.should_set_cookie(app, session):
+            response.set_cookie(
+                name,
+                self.sign(app, session.sid or sid),
+                expires=cookie_expires,
+                **cookie_args,
+            )
+            response.vary.add("Cookie")
+        session.new = False
+
+    def _changed(self, session: DynamoDBSession) -> bool:
+        """Whether the session's data differs from what was loaded."""
+        snapshot = session._snapshot
+        if snapshot is None or dict(session) != snapshot:
+            return True
+        # Equal as Python values; after an assignment, also as stored text (1 == 1.0 == True).
+        return session.modified and self._dump_data(session) != self._dump_data(snapshot)
+
+    def _expiry(
+        self, app: Flask, session: DynamoDBSession, now: datetime
+    ) -> tuple[datetime | None, datetime | None]:
+        """When the stored session expires, and when its cookie does (None: browser session)."""
+        lifetime: timedelta = app.permanent_session_lifetime
+        if not self.express:
+            cookie_expires = now + lifetime if session.permanent else None
+            return now + lifetime, cookie_expires
+        # express-session: the cookie object says it; a browser-session cookie leaves the
+        # stored expiry to the store's default lifetime, as the Node store does.
+        cookie = dict(session._cookie or {"httpOnly": True, "path": "/"})
+        if session.permanent:
+            max_age = cookie.get("originalMaxAge")
+            if not isinstance(max_age, (int, float)) or isinstance(max_age, bool):
+                max_age = int(lifetime.total_seconds() * 1000)
+            moment = now + timedelta(milliseconds=max_age)
+            cookie["originalMaxAge"] = max_age
+            cookie["expires"] = _iso(moment)
+            expires: datetime | None = moment
+        else:
+            expires = None
+            cookie["originalMaxAge"] = None
+            cookie["expires"] = None
+        session._cookie = cookie
+        return expires, expires
+
+    def _full_text(self, session: DynamoDBSession, text: str) -> str:
+        """The stored text: with express, the data plus the cookie object."""
+        if not self.express:
+            return text
+        cookie = json.dumps(session._cookie, separators=(",", ":"))
+        return text[:-1] + ("," if text != "{}" else "") + '"cookie":' + cookie + "}"
+
+    def _create(self, session: DynamoDBSession, text: str, expires: datetime | None) -> None:
+        for attempt in range(3):
+            if attempt > 0 or session.sid is None:
+                session.sid = self._new_sid()
+            try:
+                self.store.set(session.sid, self._full_text(session, text), expires, if_absent=True)
+            except ConflictError:
+                if attempt == 2:
+                    raise
+                continue
+            return
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def _express_signature(key: bytes, sid: str) -> str:
+    """cookie-signature's signature: base64 HMAC-SHA256 without the ``=`` padding."""
+    digest = hmac.new(key, sid.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+def init_app(
+    app: Flask, store: SessionStore | None = None, **options: Any
+) -> DynamoDBSessionInterface:
+    """Makes ``app`` keep its sessions in ``store``; returns the session interface.
+
+    Without ``store``, one is made from ``app.config["CONNECT_DYNAMODB"]``, a dict of
+    :class:`connect_dynamodb.SessionStore` arguments (``table`` and the keyword options).
+    ``options`` go to :class:`DynamoDBSessionInterface` (``express``, ``secret``, ...).
+    """
+    if store is None:
+        from connect_dynamodb import SessionStore as _SessionStore
+
+        conf = dict(app.config.get("CONNECT_DYNAMODB") or {})
+        table = conf.pop("table", "sessions")
+        store = _SessionStore(table, **conf)
+    interface = DynamoDBSessionInterface(store, **options)
+    app.session_interface = interface
+    app.extensions["connect_dynamodb"] = interface
+    return interface
