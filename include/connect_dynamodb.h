@@ -27,7 +27,10 @@
  *   calling thread; the library runs its own small thread pool, started on first use.
  * - fork(): a child may keep using the stores and configurations of its parent. The first
  *   call in the child starts a new thread pool and new connections for it (those of the
- *   parent are left untouched), so calls in the child work and never hang.
+ *   parent are left untouched), so calls in the child work and never hang. Non-blocking calls
+ *   still pending in the parent at the fork complete in the parent only: their callbacks
+ *   never run in the child. A store configured with a reaper starts one more reaper in each
+ *   child that uses it.
  * - Times: expiries are epoch seconds (int64_t); durations in the configuration are
  *   milliseconds (uint64_t).
  *
@@ -43,7 +46,8 @@
  * - The callback runs on a thread of the library, never on the calling thread and never
  *   inside the _async call, with the user_data given. Callbacks of different calls may run at
  *   the same time on different threads. Keep callbacks short (hand the result to your event
- *   loop); blocking calls of this library work inside a callback too.
+ *   loop); blocking calls of this library work inside a callback too. A callback must
+ *   return normally: unwinding out of it (a C++ exception, longjmp) is undefined behaviour.
  * - On success the callback's status is CDYN_OK and its error NULL; on failure the status is
  *   the failure's and the error describes it, with the other values empty (false, NULL, 0).
  *   The callback owns the error and every string or list it receives and frees them
@@ -139,7 +143,9 @@ typedef struct cdyn_error cdyn_error;
 //
 // After `fork()`, the child may keep using a store made by the parent: its first call in the
 // child builds a new runtime and connection pool for the child (the parent's are left alone,
-// untouched), so calls in the child work and never hang.
+// untouched), so calls in the child work and never hang. Non-blocking calls pending in the
+// parent at the fork call back in the parent only; a configured reaper also runs in each
+// child that uses the store, from that first call until the child frees the store.
 typedef struct cdyn_store cdyn_store;
 
 // A list of strings returned by the library (session ids, table problems).

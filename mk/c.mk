@@ -34,12 +34,14 @@ lint-c: $(CBINDGEN) ## Check that include/connect_dynamodb.h matches a fresh cbi
 header: $(CBINDGEN) ## Regenerate include/connect_dynamodb.h with the pinned cbindgen
 	$(CBINDGEN) --quiet --config ffi/cbindgen.toml --output $(C_HEADER) ffi
 
+# DESTDIR (empty by default) is prepended to every installed path but not written into the
+# pkg-config file, as packagers expect.
 install: ## Install the C library (release build), header and pkg-config file under PREFIX (default /usr/local)
 	$(CARGO) build -p connect-dynamodb-ffi $(if $(filter release,$(C_INSTALL_PROFILE)),--release,)
-	install -d "$(PREFIX)/lib/pkgconfig" "$(PREFIX)/include"
-	install -m 644 $(C_HEADER) "$(PREFIX)/include/"
-	install -m 755 $(C_TARGET_DIR)/$(C_INSTALL_PROFILE)/libconnect_dynamodb.so "$(PREFIX)/lib/"
-	install -m 644 $(C_TARGET_DIR)/$(C_INSTALL_PROFILE)/libconnect_dynamodb.a "$(PREFIX)/lib/"
+	install -d "$(DESTDIR)$(PREFIX)/lib/pkgconfig" "$(DESTDIR)$(PREFIX)/include"
+	install -m 644 $(C_HEADER) "$(DESTDIR)$(PREFIX)/include/"
+	install -m 755 $(C_TARGET_DIR)/$(C_INSTALL_PROFILE)/libconnect_dynamodb.so "$(DESTDIR)$(PREFIX)/lib/"
+	install -m 644 $(C_TARGET_DIR)/$(C_INSTALL_PROFILE)/libconnect_dynamodb.a "$(DESTDIR)$(PREFIX)/lib/"
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' ffi/connect_dynamodb.pc.in \
-		> "$(PREFIX)/lib/pkgconfig/connect_dynamodb.pc"
-	@echo "installed libconnect_dynamodb $(C_VERSION) ($(C_INSTALL_PROFILE) build) under $(PREFIX)"
+		> "$(DESTDIR)$(PREFIX)/lib/pkgconfig/connect_dynamodb.pc"
+	@echo "installed libconnect_dynamodb $(C_VERSION) ($(C_INSTALL_PROFILE) build) under $(DESTDIR)$(PREFIX)"

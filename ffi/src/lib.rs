@@ -15,6 +15,13 @@
 // its contract, which is its safety section, in the "Ownership" and "Thread safety" lines.
 #![allow(clippy::missing_safety_doc)]
 
+// Panics are caught at the boundary and become CDYN_ERR_INTERNAL; with panic=abort they would
+// abort the C program instead, which the header promises never happens.
+#[cfg(panic = "abort")]
+compile_error!(
+    "libconnect_dynamodb must be built with panic=unwind: panics become CDYN_ERR_INTERNAL"
+);
+
 mod config;
 mod error;
 mod nonblocking;

@@ -11,7 +11,8 @@
 //! - The callback runs on a thread of the library (never on the calling thread, never inside
 //!   the `_async` call), with the `user_data` given. Callbacks of different calls may run at
 //!   the same time on different threads. Keep them short, e.g. hand the result to your event
-//!   loop; blocking calls of this library work inside a callback too.
+//!   loop; blocking calls of this library work inside a callback too. A callback must return
+//!   normally (no C++ exception, no longjmp out of it).
 //! - On success the callback's status is `CDYN_OK` and its error NULL; on failure the status
 //!   is the failure's and the error describes it, with the other values empty (false, NULL,
 //!   0). The callback owns the error and every string or list it receives: it frees them
@@ -23,8 +24,10 @@
 
 use std::ffi::{c_char, c_void};
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
+use std::sync::Arc;
 
 use connect_dynamodb_core::SessionStore;
 use futures_util::FutureExt;
@@ -33,8 +36,8 @@ use crate::config::str_arg;
 use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status};
 use crate::runtime::runtime;
 use crate::store::{
-    Found, UserData, cdyn_condition, cdyn_store, cdyn_touch_outcome, condition_arg, created,
-    expiry_arg, problems,
+    Found, Shared, UserData, cdyn_condition, cdyn_store, cdyn_touch_outcome, condition_arg,
+    created, expiry_arg, problems,
 };
 use crate::values::{cdyn_reap_report, cdyn_string_list};
 
@@ -157,6 +160,8 @@ where
         .shared
         .clone();
     let runtime = runtime()?;
+    // From here on the callback runs exactly once, whatever happens to the task.
+    let delivery = Delivery::new(deliver, Arc::clone(&shared));
     runtime.spawn(async move {
         let work = async {
             let store = shared.store().await?;
@@ -166,14 +171,57 @@ where
             .catch_unwind()
             .await
             .unwrap_or_else(|p| Err(Failure::panic(p)));
-        // The store handle's state is released only after the callback has returned.
+        drop(shared);
         // Detached: nothing waits for the callback.
-        drop(tokio::task::spawn_blocking(move || {
-            deliver(result);
-            drop(shared);
-        }));
+        drop(tokio::task::spawn_blocking(move || delivery.run(result)));
     });
     Ok(())
+}
+
+/// Hands a call's result to its callback exactly once, and keeps the store's state alive until
+/// the callback has returned. A delivery dropped before it ran (its task dropped unfinished,
+/// which the library's runtime, never shut down, does not do today) calls the callback with
+/// `CDYN_ERR_INTERNAL` instead, so that no caller can wait forever for a callback.
+struct Delivery<T, D: FnOnce(Outcome<T>)> {
+    deliver: Option<D>,
+    shared: Option<Arc<Shared>>,
+    _result: PhantomData<fn(T)>,
+}
+
+impl<T, D: FnOnce(Outcome<T>)> Delivery<T, D> {
+    fn new(deliver: D, shared: Arc<Shared>) -> Self {
+        Delivery {
+            deliver: Some(deliver),
+            shared: Some(shared),
+            _result: PhantomData,
+        }
+    }
+
+    fn run(mut self, result: Outcome<T>) {
+        if let Some(deliver) = self.deliver.take() {
+            deliver(result);
+        }
+    }
+}
+
+impl<T, D: FnOnce(Outcome<T>)> Drop for Delivery<T, D> {
+    fn drop(&mut self) {
+        if let Some(deliver) = self.deliver.take() {
+            deliver(Err(Failure::internal(
+                "the call was abandoned before its result could be delivered",
+            )));
+        }
+        // Only now, after the callback has returned.
+        drop(self.shared.take());
+    }
+}
+
+impl<T, D: FnOnce(Outcome<T>)> std::fmt::Debug for Delivery<T, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("delivered", &self.deliver.is_none())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Converts a result for a callback: the converted outputs, or a status and an error.
@@ -627,5 +675,52 @@ fn report(
             Ok(r) => callback(user_data, cdyn_status::CDYN_OK, r, ptr::null_mut()),
             Err((status, error)) => callback(user_data, status, cdyn_reap_report::default(), error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared::new(
+            connect_dynamodb_core::Config::builder()
+                .region("us-east-1")
+                .build()
+                .expect("a valid configuration"),
+        ))
+    }
+
+    #[test]
+    fn a_delivery_runs_once_with_the_result() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let state = shared();
+        let delivery = Delivery::new(
+            move |r: Outcome<u32>| log.lock().expect("lock").push(r.map_err(|f| f.status)),
+            Arc::clone(&state),
+        );
+        delivery.run(Ok(7));
+        assert_eq!(*seen.lock().expect("lock"), vec![Ok(7)]);
+        // The store's state is released once the callback has run.
+        assert_eq!(Arc::strong_count(&state), 1);
+    }
+
+    #[test]
+    fn a_dropped_delivery_still_calls_back_once_with_internal() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let state = shared();
+        let delivery = Delivery::new(
+            move |r: Outcome<u32>| log.lock().expect("lock").push(r.map_err(|f| f.status)),
+            Arc::clone(&state),
+        );
+        drop(delivery);
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            vec![Err(cdyn_status::CDYN_ERR_INTERNAL)]
+        );
+        assert_eq!(Arc::strong_count(&state), 1);
     }
 }

@@ -27,7 +27,9 @@ use crate::values::{c_string, cdyn_reap_report, cdyn_string_list};
 ///
 /// After `fork()`, the child may keep using a store made by the parent: its first call in the
 /// child builds a new runtime and connection pool for the child (the parent's are left alone,
-/// untouched), so calls in the child work and never hang.
+/// untouched), so calls in the child work and never hang. Non-blocking calls pending in the
+/// parent at the fork call back in the parent only; a configured reaper also runs in each
+/// child that uses the store, from that first call until the child frees the store.
 #[allow(non_camel_case_types)]
 pub struct cdyn_store {
     pub(crate) shared: Arc<Shared>,
@@ -93,7 +95,26 @@ struct Generation {
     _reaper: Option<ReaperHandle>,
 }
 
+// The state behind a store handle is shared by every thread that calls into the store and by
+// the runtime's threads; its parts must allow that, checked here at compile time.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send<T: Send>() {}
+    send_sync::<Shared>();
+    send_sync::<Config>();
+    send_sync::<SessionStore>();
+    // A generation is dropped on whichever thread drops the last reference to its `Shared`.
+    send::<ReaperHandle>();
+};
+
 impl Shared {
+    pub(crate) fn new(config: Config) -> Self {
+        Shared {
+            config,
+            current: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
     /// The core store of this process: built on first use in each process, since a forked
     /// child cannot use the parent's connections. A parent's store is kept, never dropped (see
     /// `runtime.rs`). Must run on the library's runtime.
@@ -322,10 +343,7 @@ pub unsafe extern "C" fn cdyn_store_new(
         let config = unsafe { config.as_ref() }
             .ok_or_else(|| Failure::invalid_argument("`config` is NULL"))?
             .build()?;
-        let shared = Arc::new(Shared {
-            config,
-            current: AtomicPtr::new(ptr::null_mut()),
-        });
+        let shared = Arc::new(Shared::new(config));
         // Builds the client now, so that configuration problems show here.
         block_on(shared.store())??;
         *out = Box::into_raw(Box::new(cdyn_store { shared }));

@@ -3,7 +3,8 @@
 #
 # 1. the test programs in ffi/tests/c, compiled with -Wall -Wextra -Werror and
 #    AddressSanitizer (its leak checker included) + UndefinedBehaviorSanitizer, against the
-#    debug build of libconnect_dynamodb.so;
+#    debug build of libconnect_dynamodb.so (test_fork with UndefinedBehaviorSanitizer only:
+#    see below);
 # 2. test_store once more, built without sanitizers, under valgrind memcheck: no errors and
 #    no definite leaks;
 # 3. a session written by the Node package (ffi/tests/node-writes-session.js), read from C;
@@ -33,16 +34,25 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 start=$(date +%s)
 step() { printf '\n== %s\n' "$*"; }
 
-programs=(test_store test_concurrency test_fork test_node_interop)
+programs=(test_store test_concurrency test_node_interop)
 step "compiling ${programs[*]} with ${sanitizers[*]}"
 for p in "${programs[@]}"; do
   "$CC" "${warnings[@]}" "${sanitizers[@]}" -Iinclude "ffi/tests/c/$p.c" "${link[@]}" -o "$out/$p"
 done
+# test_fork forks while library threads are busy. The libasan of GCC 12 (Debian 12) takes no
+# lock around fork() (LLVM added one in llvm/llvm-project#75290), so a child forked while another
+# thread is inside ASan's malloc deadlocks in ASan itself (llvm/llvm-project#63224), whatever
+# the program does. test_fork therefore runs with UndefinedBehaviorSanitizer and glibc's
+# malloc, which is fork-safe; what the child runs is covered by ASan in the other programs.
+ub_only=(-g -O1 -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize-recover=undefined)
+"$CC" "${warnings[@]}" "${ub_only[@]}" -Iinclude ffi/tests/c/test_fork.c "${link[@]}" -o "$out/test_fork"
 
-for p in test_store test_concurrency test_fork; do
+for p in test_store test_concurrency; do
   step "$p (AddressSanitizer + UndefinedBehaviorSanitizer)"
   "$out/$p"
 done
+step "test_fork (UndefinedBehaviorSanitizer)"
+"$out/test_fork"
 
 step "test_store under valgrind memcheck (built without sanitizers)"
 "$CC" "${warnings[@]}" -g -O1 -Iinclude ffi/tests/c/test_store.c "${link[@]}" -o "$out/test_store.valgrind"

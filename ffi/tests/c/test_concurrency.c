@@ -136,12 +136,22 @@ static void on_get_invalid(void *user_data, cdyn_status status, bool found, char
 static void on_touch(void *user_data, cdyn_status status, cdyn_touch_outcome outcome,
                      cdyn_error *error) {
   completions *c = user_data;
-  complete(c, status == CDYN_OK && outcome == CDYN_TOUCH_UPDATED && error == NULL);
+  complete(c, status == CDYN_OK && outcome == CDYN_TOUCH_UPDATED && error == NULL &&
+                  on_library_thread(c));
 }
 
 static void on_ids(void *user_data, cdyn_status status, cdyn_string_list *list, cdyn_error *error) {
   completions *c = user_data;
-  bool ok = status == CDYN_OK && error == NULL && cdyn_string_list_count(list) == 32;
+  bool ok = status == CDYN_OK && error == NULL && cdyn_string_list_count(list) == 32 &&
+            on_library_thread(c);
+  /* Exactly the ids written: async-0 .. async-31. */
+  bool seen[32] = {false};
+  for (size_t i = 0; ok && i < cdyn_string_list_count(list); i++) {
+    const char *id = cdyn_string_list_at(list, i, NULL);
+    int n = -1;
+    ok = id != NULL && sscanf(id, "async-%d", &n) == 1 && n >= 0 && n < 32 && !seen[n];
+    if (ok) seen[n] = true;
+  }
   cdyn_string_list_free(list);
   complete(c, ok);
 }
@@ -151,10 +161,18 @@ static void on_length(void *user_data, cdyn_status status, uint64_t count, cdyn_
   complete(c, status == CDYN_OK && error == NULL && count == 32);
 }
 
-static void on_report(void *user_data, cdyn_status status, cdyn_reap_report report,
-                      cdyn_error *error) {
+/* A reaper pass over the 32 live sessions: all scanned, none deleted. */
+static void on_reap_report(void *user_data, cdyn_status status, cdyn_reap_report report,
+                           cdyn_error *error) {
   completions *c = user_data;
-  complete(c, status == CDYN_OK && error == NULL && report.scanned >= report.deleted);
+  complete(c, status == CDYN_OK && error == NULL && report.scanned == 32 && report.deleted == 0);
+}
+
+/* A clear once async-1 is destroyed: the 31 others scanned and deleted. */
+static void on_clear_report(void *user_data, cdyn_status status, cdyn_reap_report report,
+                            cdyn_error *error) {
+  completions *c = user_data;
+  complete(c, status == CDYN_OK && error == NULL && report.scanned == 31 && report.deleted == 31);
 }
 
 static void on_exists(void *user_data, cdyn_status status, bool flag, cdyn_error *error) {
@@ -246,7 +264,7 @@ static void test_non_blocking(void) {
                CDYN_OK, err);
   CHECK_STATUS(cdyn_store_ids_async(store, on_ids, &c, &err), CDYN_OK, err);
   CHECK_STATUS(cdyn_store_length_async(store, on_length, &c, &err), CDYN_OK, err);
-  CHECK_STATUS(cdyn_store_reap_async(store, on_report, &c, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_store_reap_async(store, on_reap_report, &c, &err), CDYN_OK, err);
   CHECK_STATUS(cdyn_store_table_exists_async(store, on_exists, &c, &err), CDYN_OK, err);
   CHECK_STATUS(cdyn_store_verify_table_async(store, on_problems, &c, &err), CDYN_OK, err);
   CHECK_STATUS(cdyn_store_create_table_async(store, on_create, &c, &err), CDYN_OK, err);
@@ -255,8 +273,10 @@ static void test_non_blocking(void) {
   target += 9;
   WAIT_ALL(c, target);
   CHECK_STATUS(cdyn_store_destroy_async(store, "async-1", on_done, &c, &err), CDYN_OK, err);
-  CHECK_STATUS(cdyn_store_clear_async(store, on_report, &c, &err), CDYN_OK, err);
-  target += 2;
+  target += 1;
+  WAIT_ALL(c, target);
+  CHECK_STATUS(cdyn_store_clear_async(store, on_clear_report, &c, &err), CDYN_OK, err);
+  target += 1;
   WAIT_ALL(c, target);
 
   /* Blocking calls inside a callback work (they run on a helper thread). */

@@ -314,14 +314,31 @@ static void test_config(void) {
   cdyn_store_free(store);
   cdyn_config_free(c);
 
-  /* A reaper configured on a store starts with it and stops with it. */
-  char table[128];
-  unique_table(table, sizeof table, "reaper");
-  cdyn_config *r = local_config(table);
+  /* A reaper configured on a store starts with it and stops with it: its scans reach a fake
+   * DynamoDB (answering every request with an empty result) about every second without any
+   * call, and none arrive once the store is freed. */
+  fake_server fake;
+  fake_server_start(&fake, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                           "Content-Length: 2\r\n\r\n{}");
+  char endpoint[64];
+  snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", fake.port);
+  cdyn_config *r = local_config_at("sessions", endpoint);
   CHECK_STATUS(cdyn_config_set_reap_interval(r, 1000, &err), CDYN_OK, err);
+  /* One segment: the fake server answers one connection at a time. */
+  CHECK_STATUS(cdyn_config_set_scan_segments(r, 1, &err), CDYN_OK, err);
   store = store_from(r);
   cdyn_config_free(r);
+  double deadline = monotonic_secs() + 10;
+  while (atomic_load(&fake.requests) < 2 && monotonic_secs() < deadline) usleep(20 * 1000);
+  CHECK(atomic_load(&fake.requests) >= 2); /* two passes, about a second apart */
   cdyn_store_free(store);
+  /* A request already on its way may still land; after that, silence for over two intervals
+   * (the absence of requests cannot be awaited, only watched for a while). */
+  usleep(300 * 1000);
+  int after_free = atomic_load(&fake.requests);
+  usleep(2500 * 1000);
+  CHECK(atomic_load(&fake.requests) == after_free);
+  fake_server_stop(&fake);
 }
 
 /* Every status a real server (or a fake one, for THROTTLED and SERVICE) can produce. */
