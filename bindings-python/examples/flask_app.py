@@ -2,11 +2,11 @@
 
 Run it under gunicorn, the store created once in the master and shared by the forked workers::
 
-    DYNAMODB_ENDPOINT=http://127.0.0.1:8000 CONNECT_DYNAMODB_CREATE_TABLE=1 \\
+    SECRET_KEY=... DYNAMODB_ENDPOINT=http://127.0.0.1:8000 CONNECT_DYNAMODB_CREATE_TABLE=1 \\
         gunicorn --preload -w 2 -b 127.0.0.1:5000 --chdir bindings-python/examples flask_app:app
 
 Environment: ``CONNECT_DYNAMODB_TABLE`` (default ``sessions``), ``DYNAMODB_ENDPOINT`` (DynamoDB
-Local; unset for AWS), ``AWS_REGION`` and the usual AWS credentials, ``SECRET_KEY``,
+Local; unset for AWS), ``AWS_REGION`` and the usual AWS credentials, ``SECRET_KEY`` (required),
 ``CONNECT_DYNAMODB_CREATE_TABLE=1`` to create the table at start when it is missing.
 
 Routes: ``POST /login?user=NAME``, ``GET /whoami``, ``POST /visit``, ``POST /logout``,
@@ -70,5 +70,13 @@ def _store_from_environment() -> SessionStore:
     return store
 
 
+def _secret_key() -> str:
+    # No built-in fallback: a secret known to everyone lets anyone sign session cookies.
+    key = os.environ.get("SECRET_KEY")
+    if not key:
+        raise RuntimeError("set SECRET_KEY (a long random string, the same in every process)")
+    return key
+
+
 store = _store_from_environment()
-app = create_app(store, os.environ.get("SECRET_KEY", "change me: the example's secret key"))
+app = create_app(store, _secret_key())

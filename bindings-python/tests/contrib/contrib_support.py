@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import os
-import selectors
+import select
+import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -47,31 +49,57 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_line(process: subprocess.Popen[str], prefix: str, deadline_s: float) -> str:
-    """The first line of ``process``'s stdout that starts with ``prefix``; fails at the deadline."""
+def wait_for_line(process: subprocess.Popen[Any], prefix: str, deadline_s: float) -> str:
+    """The first line of ``process``'s stdout that starts with ``prefix``; fails at the deadline.
+
+    Reads the pipe's file descriptor directly (a buffered reader may hold a line the selector
+    does not see), then keeps draining it in a thread so the child never blocks on a full pipe.
+    """
     assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
+    fd = process.stdout.fileno()
     deadline = time.monotonic() + deadline_s
-    seen = []
+    buffer = b""
+    seen: list[str] = []
     while True:
+        while b"\n" in buffer:
+            raw, buffer = buffer.split(b"\n", 1)
+            line = raw.decode("utf-8", "replace").rstrip()
+            seen.append(line)
+            if line.startswith(prefix):
+                threading.Thread(target=_drain, args=(fd,), daemon=True).start()
+                return line.strip()
         left = deadline - time.monotonic()
         if left <= 0:
             raise AssertionError(f"no {prefix!r} line in time; output: {seen}")
-        if selector.select(timeout=left):
-            line = process.stdout.readline()
-            if not line:
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 raise AssertionError(f"process ended (code {process.wait()}); output: {seen}")
-            seen.append(line.rstrip())
-            if line.startswith(prefix):
-                return line.strip()
+            buffer += chunk
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
 
 
 def stop(process: subprocess.Popen[Any]) -> None:
+    """Ends ``process`` (SIGTERM, then SIGKILL after 10 s). A process started with
+    ``start_new_session=True`` is killed with its whole group, so no child outlives it."""
     if process.poll() is None:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            try:
+                if os.getpgid(process.pid) == process.pid:
+                    os.killpg(process.pid, signal.SIGKILL)
+                else:
+                    process.kill()
+            except ProcessLookupError:
+                pass
             process.wait(timeout=10)

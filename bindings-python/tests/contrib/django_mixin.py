@@ -21,37 +21,69 @@ import django
 MIXIN = "SessionTestsMixin"
 
 
+def _download_sdist(version: str, directory: Path) -> Path:
+    """The sdist of Django ``version`` in ``directory``, fetched with the venv's pip if absent."""
+
+    def found() -> Path | None:
+        # Django's sdists are named django-X.tar.gz since 5.1, Django-X.tar.gz before.
+        names = [
+            p for p in directory.glob("*.tar.gz") if p.name.lower() == f"django-{version}.tar.gz"
+        ]
+        return names[0] if names else None
+
+    sdist = found()
+    if sdist is not None:
+        return sdist
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            f"django=={version}",
+            "--no-binary",
+            ":all:",
+            "--no-deps",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--timeout",
+            "30",
+            "--retries",
+            "3",
+            "-d",
+            str(directory),
+        ],
+        check=True,
+        timeout=600,
+    )
+    sdist = found()
+    assert sdist is not None, f"pip left no Django {version} sdist in {directory}"
+    return sdist
+
+
 def _tests_source(cache: Path) -> Path:
     version = django.__version__
     target = cache / f"django-{version}-sessions-tests.py"
     if target.exists():
         return target
     download = cache / f"django-{version}-sdist"
-    download.mkdir(parents=True, exist_ok=True)
-    sdist = download / f"django-{version}.tar.gz"
-    if not sdist.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                f"django=={version}",
-                "--no-binary",
-                ":all:",
-                "--no-deps",
-                "--quiet",
-                "-d",
-                str(download),
-            ],
-            check=True,
-            timeout=600,
-        )
-    member = f"django-{version}/tests/sessions_tests/tests.py"
-    with tarfile.open(sdist) as archive:
-        extracted = archive.extractfile(member)
-        assert extracted is not None, f"{member} is missing from the sdist"
-        text = extracted.read()
+    member = "tests/sessions_tests/tests.py"
+    for attempt in range(2):
+        sdist = _download_sdist(version, download)
+        try:
+            with tarfile.open(sdist) as archive:
+                # The top directory is named like the archive (django-X or Django-X).
+                name = next(n for n in archive.getnames() if n.endswith("/" + member))
+                extracted = archive.extractfile(name)
+                assert extracted is not None, f"{member} is missing from {sdist.name}"
+                text = extracted.read()
+            break
+        except (tarfile.TarError, EOFError, StopIteration):
+            # A damaged or cut-short download: fetched once more.
+            sdist.unlink()
+            if attempt == 1:
+                raise
     partial = target.with_suffix(".partial")
     partial.write_bytes(text)
     partial.replace(target)

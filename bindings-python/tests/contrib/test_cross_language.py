@@ -60,8 +60,8 @@ def node_app(fresh_table: str) -> Iterator[NodeApp]:
         [node, str(HERE / "express_app.js")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
         env=env,
+        start_new_session=True,
     )
     try:
         port = wait_for_line(process, "listening ", 30).split()[1]

@@ -119,6 +119,26 @@ def test_the_session_is_stored_as_json_until_its_expiry_date() -> None:
     session.delete()
 
 
+@pytest.mark.parametrize("use_tz", [True, False])
+def test_expiry_dates_with_and_without_time_zone_support(use_tz: bool) -> None:
+    from django.utils import timezone
+
+    # A zone far from UTC, so that a naive local time read as UTC would be hours off.
+    with override_settings(USE_TZ=use_tz, TIME_ZONE="America/Chicago"):
+        session = SessionStore()
+        session["n"] = 1
+        moment = timezone.now() + timedelta(hours=5)  # naive local time without USE_TZ
+        assert timezone.is_aware(moment) is use_tz
+        session.set_expiry(moment)
+        session.save()
+        record = engine.get_store().get(session.session_key)
+        assert abs(record.expires.timestamp() - (time.time() + 5 * 3600)) < 30
+        loaded = SessionStore(session.session_key)
+        assert loaded["n"] == 1
+        assert abs(loaded.get_expiry_age() - 5 * 3600) < 30
+        session.delete()
+
+
 def test_must_create_refuses_a_taken_key() -> None:
     first = SessionStore()
     first["n"] = 1

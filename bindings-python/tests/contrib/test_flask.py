@@ -204,6 +204,30 @@ def test_a_bad_signature_or_an_unknown_id_starts_a_new_session(make_store: Any) 
     assert stranger.get("/get").json["new"] is True
 
 
+def test_malformed_express_cookies_start_a_new_session(make_store: Any) -> None:
+    app = make_app(make_store(), express=True)
+    client = app.test_client()
+    for value in (
+        "s%3Aabc.%C3%A9%C3%A9",  # a non-ASCII signature
+        "s%3A%C3%A9.c2ln",  # a non-ASCII id
+        "s%3Aabc.%FF",  # not UTF-8
+        "s%3A.c2ln",  # an empty id
+        "s%3Aabc",  # no signature
+        "abc.c2ln",  # unsigned
+    ):
+        client.set_cookie("connect.sid", value)
+        response = client.get("/get")
+        assert response.status_code == 200, value
+        assert response.json["new"] is True and response.json["data"] == {}
+
+
+def test_express_reserves_the_cookie_key(make_store: Any) -> None:
+    app = make_app(make_store(), express=True)
+    app.testing = True
+    with pytest.raises(ValueError, match="cookie"):
+        app.test_client().post("/set?cookie=mine")
+
+
 def test_secret_key_fallbacks_are_accepted(make_store: Any) -> None:
     store = make_store()
     app = make_app(store)
@@ -293,6 +317,7 @@ def test_init_app_makes_the_store_from_the_config(fresh_table: str, dynamodb_end
         "table": fresh_table,
         "endpoint": dynamodb_endpoint,
         "prefix": "flask:",
+        "credentials": {"access_key_id": "localtest", "secret_access_key": "localtest"},
     }
     interface = init_app(app)
     assert app.session_interface is interface

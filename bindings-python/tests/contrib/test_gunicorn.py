@@ -73,6 +73,7 @@ def test_two_preloaded_workers_serve_sessions(tmp_path: Path) -> None:
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # stop() can then end the workers with the master
     )
     try:
         wait_until_serving(base, process, 60)
@@ -114,6 +115,7 @@ def test_two_preloaded_workers_serve_sessions(tmp_path: Path) -> None:
         for expected in (2, 3, 4):
             assert call(base, "POST", "/visit", cookie)[0]["visits"] == expected
     finally:
+        (tmp_path / "release").write_text("go")  # a held worker ends its request at once
         stop(process)
         log.close()
     assert process.returncode == 0, (tmp_path / "gunicorn.log").read_text()

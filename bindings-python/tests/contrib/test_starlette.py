@@ -93,8 +93,8 @@ def test_a_read_only_request_writes_nothing(make_async_store: Any, proxy: Any) -
         assert proxy.snapshot() == {"GetItem": 1, "PutItem": 1}
 
 
-def test_with_remember_0_every_response_writes(make_async_store: Any, proxy: Any) -> None:
-    store = DynamoDBStore(make_async_store(endpoint=proxy.url), remember=0)
+def test_without_skip_unchanged_every_response_writes(make_async_store: Any, proxy: Any) -> None:
+    store = DynamoDBStore(make_async_store(endpoint=proxy.url), skip_unchanged=False)
     with TestClient(make_app(store)) as client:
         client.post("/set?user=alice")
         proxy.reset()
@@ -146,10 +146,86 @@ def test_regenerated_ids_carry_the_data(make_async_store: Any, make_store: Any) 
     with TestClient(make_app(store)) as client:
         client.post("/set?user=alice")
         old = client.cookies["session"]
-        new = client.post("/regenerate").json()["sid"]
-        assert new != old and client.cookies["session"] == new
-        assert client.get("/get").json()["data"] == {"user": "alice"}
+        client.post("/regenerate")
+        # starsessions' new id is replaced by one of the store's own when it is written.
+        new = client.cookies["session"]
+        assert new != old and len(new) == 32
+        assert client.get("/get").json() == {"data": {"user": "alice"}, "sid": new}
     assert json.loads(make_store().get(new).data)["user"] == "alice"
+
+
+@pytest.mark.parametrize("skip_unchanged", [True, False])
+def test_an_unknown_id_from_a_cookie_is_never_adopted(
+    make_async_store: Any, make_store: Any, skip_unchanged: bool
+) -> None:
+    raw = make_store()
+    raw.set("expired-session-id", json.dumps({"user": "alice"}), time.time() - 5)
+    store = DynamoDBStore(make_async_store(), skip_unchanged=skip_unchanged)
+    with TestClient(make_app(store)) as client:
+        for planted in ("attacker-chosen-id", "expired-session-id"):
+            client.cookies.clear()
+            client.cookies.set("session", planted, domain="testserver.local")
+            assert client.post("/set?user=victim").status_code == 200
+            sid = client.cookies["session"]
+            assert sid != planted and len(sid) == 32
+            assert raw.get(planted) is None
+            assert json.loads(raw.get(sid).data)["user"] == "victim"
+            # The store's own id is kept from then on.
+            client.post("/set?user=victim2")
+            assert client.cookies["session"] == sid
+            assert json.loads(raw.get(sid).data)["user"] == "victim2"
+
+
+async def _logged_out_meanwhile(store: DynamoDBStore, raw: Any, change: bool) -> tuple[str, str]:
+    sid = await store.write("ignored", b'{"user":"alice"}', 3600, 3600)
+    text = await store.read(sid, 3600)
+    assert json.loads(text) == {"user": "alice"}
+    raw.destroy(sid)  # a logout in another request, after this one read the session
+    data = b'{"user":"eve"}' if change else text
+    return sid, await store.write(sid, data, 3600, 3600)
+
+
+@pytest.mark.parametrize("skip_unchanged", [True, False])
+@pytest.mark.parametrize("change", [True, False])
+def test_a_session_deleted_meanwhile_is_not_written_back(
+    make_async_store: Any, make_store: Any, skip_unchanged: bool, change: bool
+) -> None:
+    import asyncio
+
+    raw = make_store()
+    store = DynamoDBStore(make_async_store(touch_after=0), skip_unchanged=skip_unchanged)
+    sid, written = asyncio.run(_logged_out_meanwhile(store, raw, change))
+    assert written == sid
+    assert raw.get(sid) is None
+    assert raw.length() == 0  # nothing written under another id either
+
+
+def test_remember_must_be_positive(make_async_store: Any) -> None:
+    with pytest.raises(ValueError):
+        DynamoDBStore(make_async_store(), remember=0)
+
+
+def test_a_non_rolling_session_ends_with_its_lifetime(
+    make_async_store: Any, make_store: Any
+) -> None:
+    raw = make_store()
+    store = DynamoDBStore(make_async_store())
+    with TestClient(make_app(store, lifetime=3600, rolling=False)) as client:
+        client.post("/set?user=alice")
+        sid = client.cookies["session"]
+        record = raw.get(sid)
+        assert abs(record.expires.timestamp() - (time.time() + 3600)) < 30
+        # Its lifetime is over (created long ago) while the item is still there: the next
+        # response removes it rather than keeping it gc_ttl longer.
+        stored = json.loads(record.data)
+        stored["__metadata__"]["created"] = time.time() - 7200
+        raw.set(sid, json.dumps(stored), time.time() + 60)
+        response = client.get("/get")
+        assert (
+            "max-age=-" in response.headers["set-cookie"]
+            or "max-age=0" in (response.headers["set-cookie"])
+        )
+    assert raw.get(sid) is None
 
 
 def test_non_json_data_is_refused(make_async_store: Any) -> None:

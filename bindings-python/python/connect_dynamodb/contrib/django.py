@@ -32,6 +32,7 @@ drops them.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -86,6 +87,16 @@ STORE_OPTIONS = frozenset(
 
 _lock = threading.Lock()
 _stores: dict[str, Any] = {}
+
+
+def _after_fork_in_child() -> None:
+    # A fork while another thread held the lock would leave it held forever in the child.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 # How often create() draws a new key after a collision before giving up. 32 characters of
 # [a-z0-9] make a collision practically impossible; the bound only keeps a broken table from
@@ -146,9 +157,9 @@ def get_async_store() -> AsyncSessionStore:
 def reset_stores() -> None:
     """Drops the process's stores; the next session call creates them from the settings again."""
     with _lock:
-        store = _stores.pop("sync", None)
+        stores = list(_stores.values())
         _stores.clear()
-    if store is not None:
+    for store in stores:
         store.close()
 
 

@@ -180,8 +180,11 @@ class DynamoDBSessionInterface(SessionInterface):
             if not value.startswith("s:") or "." not in value:
                 return None
             sid, _, signature = value[2:].rpartition(".")
+            # Compared as bytes: compare_digest refuses non-ASCII text, which a cookie may hold.
+            given = signature.encode("utf-8", "surrogateescape")
             for key in keys:
-                if sid and hmac.compare_digest(_express_signature(key, sid), signature):
+                expected = _express_signature(key, sid).encode("ascii")
+                if sid and hmac.compare_digest(expected, given):
                     return sid
             return None
         signer = Signer(
@@ -204,6 +207,10 @@ class DynamoDBSessionInterface(SessionInterface):
     def _dump_data(self, data: Mapping[str, Any]) -> str:
         """The session's own data as stored text (without express's cookie object)."""
         if self.express:
+            if "cookie" in data:
+                raise ValueError(
+                    "with express=True the session key 'cookie' is express-session's own"
+                )
             data = {k: v for k, v in data.items() if k != _PERMANENT}
             return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         return self._tagged.dumps(dict(data))
@@ -277,15 +284,16 @@ class DynamoDBSessionInterface(SessionInterface):
             cookie_args["partitioned"] = self.get_cookie_partitioned(app)
         if session.accessed:
             response.vary.add("Cookie")
-        if session._replaced_sid is not None:
-            self.store.destroy(session._replaced_sid)
-            session._replaced_sid = None
+        # The id regenerate() replaced: deleted once the session is stored under its new id.
+        replaced, session._replaced_sid = session._replaced_sid, None
         sid = session.sid
         if sid is None:  # a session object made outside open_session
             sid = session.sid = self._new_sid()
             session.new = True
 
         if session.is_empty():
+            if replaced is not None:
+                self.store.destroy(replaced)
             if not session.new:
                 self.store.destroy(sid)
             if not session.new or session.modified:
@@ -297,6 +305,8 @@ class DynamoDBSessionInterface(SessionInterface):
         expires, cookie_expires = self._expiry(app, session, now)
         if session.new:
             self._create(session, self._dump_data(session), expires)
+            if replaced is not None:
+                self.store.destroy(replaced)
         elif self._changed(session):
             text = self._dump_data(session)
             try:
@@ -401,10 +411,13 @@ def init_app(
     ``options`` go to :class:`DynamoDBSessionInterface` (``express``, ``secret``, ...).
     """
     if store is None:
+        from connect_dynamodb import Credentials
         from connect_dynamodb import SessionStore as _SessionStore
 
         conf = dict(app.config.get("CONNECT_DYNAMODB") or {})
         table = conf.pop("table", "sessions")
+        if isinstance(conf.get("credentials"), Mapping):
+            conf["credentials"] = Credentials(**conf["credentials"])
         store = _SessionStore(table, **conf)
     interface = DynamoDBSessionInterface(store, **options)
     app.session_interface = interface
