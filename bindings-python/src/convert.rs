@@ -6,6 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_dynamodb_core::{Billing, ItemAttribute};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
@@ -13,6 +14,62 @@ use pyo3::types::{
 };
 
 use crate::error::{StoreError, type_error};
+
+/// Text that UTF-8 cannot encode: a `str` holding a lone surrogate (as `surrogateescape`
+/// decoding or a bad `\\udXXX` escape leaves). The store cannot send it to DynamoDB.
+const SURROGATE: &str = "holds a lone surrogate, which UTF-8 cannot encode";
+
+/// The text of a `str`; a `TypeError` for anything else, and `unencodable` for a `str` with a
+/// lone surrogate (instead of Python's `UnicodeEncodeError`, whose `object` would carry the
+/// whole text, a session id for instance).
+fn text(
+    value: &Bound<'_, PyAny>,
+    what: &str,
+    unencodable: impl FnOnce() -> StoreError,
+) -> PyResult<String> {
+    let Ok(text) = value.cast::<PyString>() else {
+        let type_name = value.get_type().name()?;
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be str, not {type_name}"
+        )));
+    };
+    match text.to_cow() {
+        Ok(text) => Ok(text.into_owned()),
+        Err(_) => Err(unencodable().into()),
+    }
+}
+
+/// A session id argument: `str`; one UTF-8 cannot encode is an `InvalidArgumentError`.
+pub(crate) struct Sid(pub(crate) String);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Sid {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        text(&value, "`sid`", || {
+            StoreError::invalid_argument(format!("the session id {SURROGATE}"))
+        })
+        .map(Sid)
+    }
+}
+
+/// A session's JSON text: `str`; one UTF-8 cannot encode is a `SerializationError`, as any
+/// other text that is not JSON.
+pub(crate) struct SessionText(pub(crate) String);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for SessionText {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        text(&value, "`data`", || {
+            StoreError::new(
+                connect_dynamodb_core::ErrorKind::Serialization,
+                format!("the session data {SURROGATE}"),
+            )
+        })
+        .map(SessionText)
+    }
+}
 
 /// Seconds beyond which no duration or expiry is usable (about 31,700 years).
 const MAX_SECONDS: f64 = 1e12;
@@ -220,19 +277,26 @@ pub(crate) fn attributes(
     let mut out = Vec::new();
     for item in items.try_iter()? {
         let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
-        let Ok(name) = name.cast::<PyString>() else {
+        if !name.is_instance_of::<PyString>() {
             return Err(type_error("attribute names", "str"));
-        };
-        let name = name.to_cow()?.into_owned();
-        let attribute = if let Ok(text) = value.cast::<PyString>() {
-            ItemAttribute::S(text.to_cow()?.into_owned())
+        }
+        let name = text(&name, "attribute names", || {
+            StoreError::invalid_argument(format!("an attribute name {SURROGATE}"))
+        })?;
+        let attribute = if value.is_instance_of::<PyString>() {
+            ItemAttribute::S(text(&value, "attribute values", || {
+                StoreError::invalid_argument(format!("an attribute value {SURROGATE}"))
+            })?)
         } else if value.is_instance_of::<PyBool>() {
             return Err(type_error(
                 "attribute values",
                 "str, int, float or bytes (not bool)",
             ));
         } else if value.is_instance_of::<PyInt>() {
-            ItemAttribute::N(value.str()?.to_cow()?.into_owned())
+            // The digits of the int itself: `str()` of an int subclass may be anything (an
+            // `IntEnum` member reads "Color.RED" before Python 3.11).
+            let digits = value.py().get_type::<PyInt>().call1((value,))?.str()?;
+            ItemAttribute::N(digits.to_cow()?.into_owned())
         } else if value.is_instance_of::<PyFloat>() {
             let number = value.extract::<f64>()?;
             if !number.is_finite() {

@@ -3,9 +3,11 @@
 //! else. The package's `__init__.py` re-exports the classes; the exceptions are defined in
 //! Python (`connect_dynamodb/exceptions.py`) and raised from here by the core's kind token.
 //!
-//! - `SessionStore` blocks the calling thread without the GIL while it waits on DynamoDB.
-//! - `AsyncSessionStore` returns asyncio awaitables, through pyo3-async-runtimes' generic
-//!   runtime traits over this module's own runtime.
+//! - `SessionStore` blocks the calling thread without the GIL while it waits on DynamoDB, and
+//!   takes the GIL back every 50 ms to run Python's signal handlers (Ctrl-C interrupts it).
+//! - `AsyncSessionStore` returns asyncio futures, through pyo3-async-runtimes' generic
+//!   runtime traits over this module's own runtime; the package subclasses it with coroutine
+//!   methods.
 //! - Both survive `os.fork()`: the runtime and the DynamoDB client are rebuilt in the child
 //!   (see [`runtime`]).
 //! - A Rust panic reaches Python as `InternalError`, never as pyo3's `PanicException`.

@@ -17,7 +17,7 @@ use pyo3::types::PyType;
 use tokio::runtime::Handle;
 use tokio::sync::OnceCell;
 
-use crate::convert;
+use crate::convert::{self, SessionText, Sid};
 use crate::error::{Answer, Nothing, StoreError, guard, type_error};
 use crate::runtime::{self, ForkSafeRuntime, ProcessId, process_id};
 
@@ -436,10 +436,7 @@ impl Shared {
 
     fn connect(&self, py: Python<'_>, process: ProcessId) -> PyResult<ProcessStore> {
         let handle = runtime::handle()?;
-        let config = self.config.clone();
-        let on = handle.clone();
-        let store = py
-            .detach(move || on.block_on(CoreStore::connect(config)))
+        let store = wait(py, &handle, CoreStore::connect(self.config.clone()))?
             .map_err(StoreError::from)?;
         Ok(ProcessStore {
             process,
@@ -455,12 +452,11 @@ impl Shared {
     where
         T: Send,
         F: FnOnce(CoreStore) -> Fut + Send,
-        Fut: Future<Output = CoreResult<T>>,
+        Fut: Future<Output = CoreResult<T>> + Send,
     {
         let call = self.call(py)?;
         let handle = call.handle.clone();
-        py.detach(move || handle.block_on(call.run(op)))
-            .map_err(|err| err.into_pyerr(py))
+        wait(py, &handle, call.run(op))?.map_err(|err| err.into_pyerr(py))
     }
 
     /// Runs `op` on the runtime and returns an asyncio awaitable of its outcome.
@@ -632,10 +628,10 @@ impl PySessionStore {
     }
 
     /// The session `sid`, or None when it is missing, expired or unreadable.
-    fn get(&self, py: Python<'_>, sid: String) -> PyResult<Option<StoredSession>> {
+    fn get(&self, py: Python<'_>, sid: Sid) -> PyResult<Option<StoredSession>> {
         guard(|| {
             self.shared.block(py, move |s| async move {
-                Ok(s.get(&sid).await?.map(StoredSession::from))
+                Ok(s.get(&sid.0).await?.map(StoredSession::from))
             })
         })
     }
@@ -649,8 +645,8 @@ impl PySessionStore {
     fn set(
         &self,
         py: Python<'_>,
-        sid: String,
-        data: String,
+        sid: Sid,
+        data: SessionText,
         expires: Option<&Bound<'_, PyAny>>,
         if_absent: bool,
         if_present: bool,
@@ -660,7 +656,7 @@ impl PySessionStore {
             let expires = convert::expiry(expires)?;
             let options = set_options(if_absent, if_present, attributes)?;
             self.shared.block(py, move |s| async move {
-                s.set_with(&sid, &data, expires, options).await
+                s.set_with(&sid.0, &data.0, expires, options).await
             })
         })
     }
@@ -670,22 +666,22 @@ impl PySessionStore {
     fn touch(
         &self,
         py: Python<'_>,
-        sid: String,
+        sid: Sid,
         expires: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<&'static str> {
         guard(|| {
             let expires = convert::expiry(expires)?;
             self.shared.block(py, move |s| async move {
-                s.touch(&sid, expires).await.map(touch_outcome)
+                s.touch(&sid.0, expires).await.map(touch_outcome)
             })
         })
     }
 
     /// Deletes the session `sid`; deleting a missing session is not an error.
-    fn destroy(&self, py: Python<'_>, sid: String) -> PyResult<()> {
+    fn destroy(&self, py: Python<'_>, sid: Sid) -> PyResult<()> {
         guard(|| {
             self.shared
-                .block(py, move |s| async move { s.destroy(&sid).await })
+                .block(py, move |s| async move { s.destroy(&sid.0).await })
         })
     }
 
@@ -735,8 +731,7 @@ impl PySessionStore {
     fn create_table(&self, py: Python<'_>) -> PyResult<bool> {
         guard(|| {
             let call = self.shared.call(py)?;
-            let handle = call.handle.clone();
-            py.detach(move || handle.block_on(call.store.create_table()))
+            wait(py, &call.handle, call.store.create_table())?
                 .map(|setup| setup.created)
                 .map_err(|err| StoreError::from(err).into_pyerr(py))
         })
@@ -766,7 +761,7 @@ impl PySessionStore {
     fn stop_reaper(&self, py: Python<'_>) -> PyResult<()> {
         guard(|| {
             if let Some((handle, reaper)) = self.shared.take_reaper() {
-                py.detach(move || handle.block_on(reaper.stop()));
+                wait(py, &handle, reaper.stop())?;
             }
             Ok(())
         })
@@ -778,10 +773,11 @@ impl PySessionStore {
         guard(|| {
             if let Some(mut current) = self.shared.take_for_close() {
                 let handle = current.handle.clone();
-                if let Some(reaper) = current.reaper.take() {
-                    py.detach(move || handle.block_on(reaper.stop()));
-                }
+                let reaper = current.reaper.take();
                 drop(current);
+                if let Some(reaper) = reaper {
+                    wait(py, &handle, reaper.stop())?;
+                }
             }
             Ok(())
         })
@@ -841,13 +837,14 @@ async fn all(store: &CoreStore) -> CoreResult<Vec<(String, StoredSession)>> {
 }
 
 /// A session store on one DynamoDB table, for asyncio: every method but `close` returns an
-/// awaitable. Safe to share between threads and event loops, and usable in a child process
-/// after `os.fork()`.
+/// awaitable (an asyncio future, started at once). The package's `AsyncSessionStore`
+/// subclasses it with coroutine methods. Safe to share between threads and event loops, and
+/// usable in a child process after `os.fork()`.
 #[pyclass(
     frozen,
     subclass,
     weakref,
-    module = "connect_dynamodb",
+    module = "connect_dynamodb._native",
     name = "AsyncSessionStore"
 )]
 pub(crate) struct PyAsyncSessionStore {
@@ -937,10 +934,10 @@ impl PyAsyncSessionStore {
     }
 
     /// The session `sid`, or None when it is missing, expired or unreadable.
-    fn get<'py>(&self, py: Python<'py>, sid: String) -> PyResult<Bound<'py, PyAny>> {
+    fn get<'py>(&self, py: Python<'py>, sid: Sid) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             self.shared.spawn(py, move |s| async move {
-                Ok(s.get(&sid).await?.map(StoredSession::from))
+                Ok(s.get(&sid.0).await?.map(StoredSession::from))
             })
         })
     }
@@ -951,8 +948,8 @@ impl PyAsyncSessionStore {
     fn set<'py>(
         &self,
         py: Python<'py>,
-        sid: String,
-        data: String,
+        sid: Sid,
+        data: SessionText,
         expires: Option<&Bound<'_, PyAny>>,
         if_absent: bool,
         if_present: bool,
@@ -962,7 +959,7 @@ impl PyAsyncSessionStore {
             let expires = convert::expiry(expires)?;
             let options = set_options(if_absent, if_present, attributes)?;
             self.shared.spawn(py, move |s| async move {
-                s.set_with(&sid, &data, expires, options)
+                s.set_with(&sid.0, &data.0, expires, options)
                     .await
                     .map(|()| Nothing)
             })
@@ -974,22 +971,22 @@ impl PyAsyncSessionStore {
     fn touch<'py>(
         &self,
         py: Python<'py>,
-        sid: String,
+        sid: Sid,
         expires: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let expires = convert::expiry(expires)?;
             self.shared.spawn(py, move |s| async move {
-                s.touch(&sid, expires).await.map(touch_outcome)
+                s.touch(&sid.0, expires).await.map(touch_outcome)
             })
         })
     }
 
     /// Deletes the session `sid`; deleting a missing session is not an error.
-    fn destroy<'py>(&self, py: Python<'py>, sid: String) -> PyResult<Bound<'py, PyAny>> {
+    fn destroy<'py>(&self, py: Python<'py>, sid: Sid) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             self.shared.spawn(py, move |s| async move {
-                s.destroy(&sid).await.map(|()| Nothing)
+                s.destroy(&sid.0).await.map(|()| Nothing)
             })
         })
     }
@@ -1151,6 +1148,32 @@ impl PyAsyncSessionStore {
 
     fn __repr__(&self) -> String {
         self.shared.repr("AsyncSessionStore")
+    }
+}
+
+/// How often a blocking call takes the GIL back to run Python's signal handlers.
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// Runs `future` on the runtime, blocking the calling thread without the GIL until it ends.
+///
+/// Every [`SIGNAL_CHECK`] the thread takes the GIL back to run the signal handlers, so Ctrl-C
+/// (or any handler that raises) interrupts the call: the handler's exception is raised and
+/// the future is dropped, which abandons the request.
+fn wait<T, Fut>(py: Python<'_>, handle: &Handle, future: Fut) -> PyResult<T>
+where
+    T: Send,
+    Fut: Future<Output = T> + Send,
+{
+    let mut future = std::pin::pin!(future);
+    loop {
+        let step = py.detach(|| {
+            // The timer is made inside the runtime: it needs the runtime's time driver.
+            handle.block_on(async { tokio::time::timeout(SIGNAL_CHECK, future.as_mut()).await })
+        });
+        match step {
+            Ok(value) => return Ok(value),
+            Err(_elapsed) => py.check_signals()?,
+        }
     }
 }
 

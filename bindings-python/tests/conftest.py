@@ -113,32 +113,80 @@ def dynamodb(endpoint: str) -> Any:
     )
 
 
-@pytest.fixture
-def silent_endpoint() -> Iterator[str]:
-    """An endpoint that accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
+class SilentServer:
+    """A server that accepts connections, reads what the client sends and never answers.
+    It counts the connections it accepted and the ones the client closed, so a test can wait
+    until a request is in flight, and see that an abandoned request lets its connection go."""
 
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
+    def __init__(self) -> None:
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(64)
+        self._server.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._changed = threading.Condition()
+        self._accepted: list[socket.socket] = []
+        self._closed = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
             try:
-                conn, _ = server.accept()
+                conn, _ = self._server.accept()
             except (socket.timeout, OSError):
                 continue
-            accepted.append(conn)
+            with self._changed:
+                self._accepted.append(conn)
+                self._changed.notify_all()
+            reader = threading.Thread(target=self._read, args=(conn,), daemon=True)
+            self._threads.append(reader)
+            reader.start()
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join(timeout=5)
-    for conn in accepted:
-        conn.close()
+    def _read(self, conn: socket.socket) -> None:
+        conn.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                if not conn.recv(65536):
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+        with self._changed:
+            self._closed += 1
+            self._changed.notify_all()
+
+    def wait_until(self, accepted: int = 0, closed: int = 0, timeout: float = 10) -> bool:
+        """Whether, within ``timeout`` seconds, at least ``accepted`` connections were accepted
+        and at least ``closed`` of them closed by the client."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: len(self._accepted) >= accepted and self._closed >= closed, timeout
+            )
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for conn in self._accepted:
+            conn.close()
+        self._server.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    """A server that accepts connections and never answers."""
+    server = SilentServer()
+    yield server
     server.close()
+
+
+@pytest.fixture
+def silent_endpoint(silent_server: SilentServer) -> str:
+    """The URL of a server that accepts connections and never answers."""
+    return silent_server.url
 
 
 @pytest.fixture

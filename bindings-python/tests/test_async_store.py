@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import time
 from typing import Any, Callable
 
@@ -14,6 +15,7 @@ from connect_dynamodb import (
     InvalidArgumentError,
     ReapReport,
     StoredSession,
+    _native,
 )
 
 UTC = dt.timezone.utc
@@ -142,8 +144,93 @@ async def test_one_store_on_several_event_loops_in_threads(
     assert [r.data for r in results] == [f'{{"t": {i}}}' for i in range(4)]
 
 
-def test_calling_outside_an_event_loop_is_a_runtime_error(
-    async_store: AsyncSessionStore,
-) -> None:
+def test_the_methods_are_coroutines(async_store: AsyncSessionStore) -> None:
+    for name in (
+        "get",
+        "set",
+        "touch",
+        "destroy",
+        "ids",
+        "all",
+        "length",
+        "clear",
+        "reap",
+        "table_exists",
+        "create_table",
+        "verify_table",
+        "start_reaper",
+        "stop_reaper",
+        "aclose",
+        "__aenter__",
+        "__aexit__",
+    ):
+        assert inspect.iscoroutinefunction(getattr(AsyncSessionStore, name)), name
+    # From plain code, as with any coroutine: nothing runs until a loop runs it.
+    pending = async_store.set("plain", '{"p": 1}')
+    assert inspect.iscoroutine(pending)
+    assert asyncio.run(pending) is None
+    got = asyncio.run(async_store.get("plain"))
+    assert got is not None and got.data == '{"p": 1}'
+
+
+async def test_tasks_of_the_methods(async_store: AsyncSessionStore) -> None:
+    tasks = [asyncio.create_task(async_store.set(f"k{i}", "{}")) for i in range(3)]
+    await asyncio.gather(*tasks)
+    assert sorted(await asyncio.create_task(async_store.ids())) == ["k0", "k1", "k2"]
+
+
+def test_the_native_awaitables_need_a_running_loop(async_store: AsyncSessionStore) -> None:
     with pytest.raises(RuntimeError):
-        async_store.get("s")
+        _native.AsyncSessionStore.get(async_store, "s")
+
+
+async def test_cancelling_a_call_abandons_its_request(silent_server: Any) -> None:
+    store = AsyncSessionStore(
+        "sessions",
+        endpoint=silent_server.url,
+        attempt_timeout=30,
+        operation_timeout=30,
+        max_attempts=1,
+    )
+    try:
+        task = asyncio.create_task(store.get("s"))
+        assert await asyncio.to_thread(silent_server.wait_until, accepted=1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Only a dropped request closes its connection: the server never answers and the
+        # timeouts are 30 s.
+        assert await asyncio.to_thread(silent_server.wait_until, accepted=1, closed=1, timeout=5)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(store.get("t"), timeout=0.5)
+        assert await asyncio.to_thread(silent_server.wait_until, accepted=2, closed=2, timeout=5)
+    finally:
+        store.close()
+
+
+def test_a_loop_that_ends_with_calls_in_flight_ends_quietly(
+    silent_server: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    store = AsyncSessionStore(
+        "sessions",
+        endpoint=silent_server.url,
+        attempt_timeout=30,
+        operation_timeout=30,
+        max_attempts=1,
+    )
+
+    async def leave_calls_running() -> None:
+        for i in range(3):
+            asyncio.get_running_loop().create_task(store.set(f"s{i}", "{}"))
+        await asyncio.to_thread(silent_server.wait_until, accepted=3)
+
+    try:
+        asyncio.run(leave_calls_running())
+        # asyncio.run cancelled the tasks; their requests are dropped, nothing is left to
+        # complete a future of the closed loop.
+        assert silent_server.wait_until(accepted=3, closed=3, timeout=5)
+    finally:
+        store.close()
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err
+    assert "Event loop is closed" not in captured.err

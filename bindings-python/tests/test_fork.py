@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 from connect_dynamodb import AsyncSessionStore, RequestTimeoutError, SessionStore
@@ -109,16 +109,20 @@ def test_the_child_of_a_child_works_too(store: SessionStore) -> None:
     assert run_in_child(child) == 0
 
 
-def test_fork_while_another_thread_waits_on_dynamodb(
-    store: SessionStore, silent_endpoint: str
+def test_fork_while_other_threads_wait_on_dynamodb(
+    store: SessionStore, async_store: AsyncSessionStore, silent_server: Any
 ) -> None:
-    slow = SessionStore(
-        "sessions",
-        endpoint=silent_endpoint,
-        attempt_timeout=3,
-        operation_timeout=3,
-        max_attempts=1,
-    )
+    """At the fork, one thread is inside a blocking call (without the GIL, in the runtime) and
+    another runs an event loop with calls in flight (their completions queued for the
+    runtime's blocking pool). The child must not inherit a lock any of them holds."""
+    options: dict[str, Any] = {
+        "endpoint": silent_server.url,
+        "attempt_timeout": 3,
+        "operation_timeout": 3,
+        "max_attempts": 1,
+    }
+    slow = SessionStore("sessions", **options)
+    slow_async = AsyncSessionStore("sessions", **options)
     errors: list[BaseException] = []
 
     def wait_on_silence() -> None:
@@ -127,15 +131,37 @@ def test_fork_while_another_thread_waits_on_dynamodb(
         except BaseException as err:
             errors.append(err)
 
-    waiting = threading.Thread(target=wait_on_silence)
-    waiting.start()
+    def loop_waiting_on_silence() -> None:
+        async def calls() -> None:
+            outcomes = await asyncio.gather(
+                *(slow_async.get(f"a{i}") for i in range(3)), return_exceptions=True
+            )
+            errors.extend(o for o in outcomes if isinstance(o, BaseException))
+
+        asyncio.run(calls())
+
+    waiting = [
+        threading.Thread(target=wait_on_silence),
+        threading.Thread(target=loop_waiting_on_silence),
+    ]
+    for thread in waiting:
+        thread.start()
     try:
-        assert run_in_child(lambda: round_trip(store, "child")) == 0
+        assert silent_server.wait_until(accepted=4)
+
+        def child() -> None:
+            round_trip(store, "child")
+            asyncio.run(asyncio.wait_for(async_store.set("child-async", "{}"), timeout=30))
+
+        assert run_in_child(child) == 0
     finally:
-        waiting.join(timeout=30)
-    assert not waiting.is_alive()
-    assert len(errors) == 1 and isinstance(errors[0], RequestTimeoutError)
+        for thread in waiting:
+            thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in waiting)
+    assert len(errors) == 4 and all(isinstance(e, RequestTimeoutError) for e in errors)
+    assert store.get("child-async") is not None
     slow.close()
+    slow_async.close()
 
 
 def test_a_reaper_of_the_parent_does_not_run_in_the_child(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import math
 import pickle
@@ -144,6 +145,18 @@ def test_attributes_are_written_beside_the_session(store: SessionStore, dynamodb
     assert item["blob"] == {"B": b"\x00\x01"}
     assert item["type"] == {"S": "connect-session"}
     assert item["sess"] == {"S": '{"user": 7}'}
+
+
+def test_int_attributes_are_written_as_their_number(store: SessionStore, dynamodb: Any) -> None:
+    class Level(enum.IntEnum):
+        HIGH = 7
+
+    store.set("s", "{}", attributes={"level": Level.HIGH, "big": 10**37, "neg": -3})
+    item = raw_item(dynamodb, store, "s")
+    assert item is not None
+    assert item["level"] == {"N": "7"}
+    assert item["big"] == {"N": str(10**37)}
+    assert item["neg"] == {"N": "-3"}
 
 
 def test_the_item_is_in_connect_dynamodb_format(store: SessionStore, dynamodb: Any) -> None:

@@ -3,8 +3,12 @@ while it waits on DynamoDB)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from connect_dynamodb import RequestTimeoutError, SessionStore
@@ -58,3 +62,34 @@ def test_a_blocking_call_releases_the_gil(silent_endpoint: str) -> None:
     # Holding the GIL for the call's second would leave the counter at most one switch
     # interval (5 ms) of counting; without the GIL it counts for the whole second.
     assert during > 200_000, during
+
+
+def test_ctrl_c_interrupts_a_blocking_call_and_abandons_its_request(silent_server: Any) -> None:
+    store = SessionStore(
+        "sessions",
+        endpoint=silent_server.url,
+        attempt_timeout=30,
+        operation_timeout=30,
+        max_attempts=1,
+    )
+
+    def press_ctrl_c_once_the_request_is_in_flight() -> None:
+        if silent_server.wait_until(accepted=1):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    # Python's own Ctrl-C handler, whatever the suite was started with (a background job
+    # starts with SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    presser = threading.Thread(target=press_ctrl_c_once_the_request_is_in_flight)
+    presser.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store.get("s")
+        assert time.monotonic() - started < 10
+        # The request was dropped: its connection closes long before the 30 s timeouts.
+        assert silent_server.wait_until(accepted=1, closed=1, timeout=5)
+    finally:
+        presser.join(timeout=15)
+        signal.signal(signal.SIGINT, previous)
+        store.close()
