@@ -83,9 +83,9 @@ for f in lib/libconnect_dynamodb.so lib/libconnect_dynamodb.a include/connect_dy
   [[ -f $prefix/$f ]] || { echo "make install did not install $f" >&2; exit 1; }
 done
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-awk '/^## C quick start/ {on = 1} on && /^```c$/ {code = 1; next} code && /^```$/ {exit} code' \
+awk '/^## Quick start \(C\)/ {on = 1} on && /^```c$/ {code = 1; next} code && /^```$/ {exit} code' \
   README.md > "$work/app.c"
-[[ -s $work/app.c ]] || { echo "no C example found under '## C quick start' in README.md" >&2; exit 1; }
+[[ -s $work/app.c ]] || { echo "no C example found under '## Quick start (C)' in README.md" >&2; exit 1; }
 # shellcheck disable=SC2046 # pkg-config's output is meant to be split
 "$CC" "${warnings[@]}" "${sanitizers[@]}" "$work/app.c" $(pkg-config --cflags --libs connect_dynamodb) -o "$work/app"
 LD_LIBRARY_PATH=$prefix/lib "$work/app" | tee "$work/app.out"
