@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import counting_proxy
 from connect_dynamodb import AsyncSessionStore, SessionStore
-from contrib_support import create_table, local_endpoint
+from contrib_support import local_endpoint
 
 
 @pytest.fixture
@@ -22,41 +21,26 @@ def dynamodb_endpoint() -> str:
 
 
 @pytest.fixture
-def fresh_table() -> str:
-    """A new table on DynamoDB Local, for one test."""
-    return create_table()
+def fresh_table(table_name: str, store_factory: Callable[..., SessionStore]) -> str:
+    """A new table on DynamoDB Local, for one test (made by ``tests/conftest.py``)."""
+    store_factory()
+    return table_name
 
 
 @pytest.fixture
-def make_store(fresh_table: str) -> Iterator[Callable[..., SessionStore]]:
+def make_store(
+    fresh_table: str, store_factory: Callable[..., SessionStore]
+) -> Callable[..., SessionStore]:
     """Makes blocking stores on the test's table (``endpoint`` may point at a proxy)."""
-    made: list[SessionStore] = []
-
-    def make(**options: Any) -> SessionStore:
-        options.setdefault("endpoint", local_endpoint())
-        store = SessionStore(fresh_table, **options)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.close()
+    return store_factory
 
 
 @pytest.fixture
-def make_async_store(fresh_table: str) -> Iterator[Callable[..., AsyncSessionStore]]:
+def make_async_store(
+    fresh_table: str, async_store_factory: Callable[..., AsyncSessionStore]
+) -> Callable[..., AsyncSessionStore]:
     """Makes asyncio stores on the test's table."""
-    made: list[AsyncSessionStore] = []
-
-    def make(**options: Any) -> AsyncSessionStore:
-        options.setdefault("endpoint", local_endpoint())
-        store = AsyncSessionStore(fresh_table, **options)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.close()
+    return async_store_factory
 
 
 @pytest.fixture
