@@ -7,7 +7,9 @@
 #    see below);
 # 2. test_store once more, built without sanitizers, under valgrind memcheck: no errors and
 #    no definite leaks;
-# 3. a session written by the Node package (ffi/tests/node-writes-session.js), read from C;
+# 3. a session written by the Node package (ffi/tests/node-writes-session.js), read from C,
+#    and the shared vectors of tests/vectors (written raw by ffi/tests/write-vectors.js), read
+#    by test_vectors;
 # 4. `make install` (debug build) into a temporary prefix, then the README's C example,
 #    compiled with `cc app.c $(pkg-config --cflags --libs connect_dynamodb)` and run, and
 #    linked once more against the static library with pkg-config's --static flags.
@@ -74,6 +76,14 @@ step "a session written by the Node package, read from C"
 }
 read -r table sid expires < <(node ffi/tests/node-writes-session.js "$work")
 "$out/test_node_interop" "$table" "$sid" "$expires" "$work/session.json"
+
+step "the shared vectors (tests/vectors/stored-items.json), written raw, read from C"
+# ffi/tests/write-vectors.js writes the items into a table without TTL and the expectations
+# (expected.tsv and one <name>.sess per live session) into a directory of its own.
+"$CC" "${warnings[@]}" "${sanitizers[@]}" -Iinclude ffi/tests/c/test_vectors.c "${link[@]}" -o "$out/test_vectors"
+mkdir "$work/vectors"
+read -r vectors_table < <(node --no-warnings ffi/tests/write-vectors.js "$work/vectors")
+"$out/test_vectors" "$vectors_table" "$work/vectors"
 
 step "make install (debug build) into a temporary prefix, then the README example via pkg-config"
 prefix=$work/prefix
