@@ -4,39 +4,15 @@
 // Node is held to the behaviour of the Rust core and the other faces.
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const fs = require('node:fs')
-const path = require('node:path')
 const h = require('./helpers')
 
-const VECTORS = path.resolve(__dirname, '..', '..', 'tests', 'vectors', 'stored-items.json')
-
-function load() {
-  return JSON.parse(fs.readFileSync(VECTORS, 'utf8')).items
-}
-
-/** The `expires` number of a vector, written `offset_secs` from `now` (epoch seconds). */
-function expiresNumber(expires, now) {
-  const at = now + expires.offset_secs
-  switch (expires.unit) {
-    case 's':
-      return String(Math.floor(at))
-    case 's-fraction':
-      return at.toFixed(3)
-    case 'ms':
-      return String(Math.floor(at * 1000))
-    default:
-      throw new Error(`unknown unit ${expires.unit}`)
-  }
-}
+const { loadVectors: load, rawItem } = require('../../tests/vectors/stored-items')
 
 /** Writes every vector raw into `table`, under the store's default key `id` and prefix `sess:`. */
 async function writeVectors(table) {
   const now = Date.now() / 1000
   for (const vector of load()) {
-    const item = { id: { S: `sess:${vector.name}` } }
-    if (vector.expires !== null) item.expires = { N: expiresNumber(vector.expires, now) }
-    Object.assign(item, vector.attributes)
-    await h.rawPut(table, item)
+    await h.rawPut(table, rawItem(vector, now))
   }
 }
 
