@@ -224,7 +224,7 @@ impl NativeStore {
             .touch(&sid, expires_at)
             .await
             .map_err(store_error)?;
-        Ok(match outcome {
+        Ok(match outcome.outcome {
             TouchOutcome::Updated => "updated",
             TouchOutcome::Throttled => "throttled",
             TouchOutcome::NotFound => "notFound",
@@ -326,7 +326,8 @@ fn build_config(
     options: NativeOptions,
     provider: Option<SharedCredentialsProvider>,
 ) -> Result<Config> {
-    let mut b = Config::builder();
+    // The JavaScript layer checks and creates the table itself, as connect-dynamodb 3.x.
+    let mut b = Config::builder().first_use(connect_dynamodb_core::FirstUse::Nothing);
     if let Some(v) = options.table {
         b = b.table(v);
     }

@@ -80,6 +80,13 @@ impl StoreError {
 
 impl From<connect_dynamodb_core::Error> for StoreError {
     fn from(err: connect_dynamodb_core::Error) -> Self {
+        use connect_dynamodb_core::ConfigField;
+        // The provisioned capacities are given together, as `billing`.
+        if let (Some(ConfigField::ReadCapacity | ConfigField::WriteCapacity), Some(problem)) =
+            (err.config_field(), err.config_problem())
+        {
+            return StoreError::invalid_config("billing", problem);
+        }
         StoreError {
             code: err.code(),
             retryable: err.is_retryable(),

@@ -220,6 +220,7 @@ impl<'py> Options<'py> {
             v.as_ref().filter(|v| !v.is_none())
         }
         let mut b = Config::builder()
+            .first_use(connect_dynamodb_core::FirstUse::Nothing)
             .table(self.table.as_str())
             .prefix(self.prefix.as_str())
             .hash_key(self.hash_key.as_str())
@@ -672,7 +673,9 @@ impl PySessionStore {
         guard(|| {
             let expires = convert::expiry(expires)?;
             self.shared.block(py, move |s| async move {
-                s.touch(&sid.0, expires).await.map(touch_outcome)
+                s.touch(&sid.0, expires)
+                    .await
+                    .map(|t| touch_outcome(t.outcome))
             })
         })
     }
@@ -977,7 +980,9 @@ impl PyAsyncSessionStore {
         guard(|| {
             let expires = convert::expiry(expires)?;
             self.shared.spawn(py, move |s| async move {
-                s.touch(&sid.0, expires).await.map(touch_outcome)
+                s.touch(&sid.0, expires)
+                    .await
+                    .map(|t| touch_outcome(t.outcome))
             })
         })
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
 use crate::error::{Error, Result};
+use crate::expiry::{Clock, SharedClock};
 use crate::item::{ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE};
 
 /// The default table name, as in connect-dynamodb.
@@ -24,21 +25,221 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// The default touch throttle: a touch that moves the stored expiry by less than this writes
 /// nothing.
 pub const DEFAULT_TOUCH_AFTER: Duration = Duration::from_secs(10 * 60);
-/// The default time allowed to open a connection to DynamoDB.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The default time allowed to open a connection to DynamoDB. A TCP and TLS handshake with a
+/// DynamoDB endpoint in the same region takes milliseconds; two seconds is a dead route.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The default time allowed for one attempt of a request, from sending it to the whole answer.
-pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The default time allowed for a whole request, retries included.
-pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+/// DynamoDB answers a single-item request in milliseconds; an attempt without an answer after
+/// three seconds is retried rather than waited for.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The default time allowed for a whole request, retries included: two full attempts and the
+/// backoff between them. A DynamoDB that accepts connections and never answers fails a request
+/// with `TIMEOUT` after eight seconds, so a web request waiting on the store gets an answer
+/// within ten.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 /// The default number of attempts of a request (the first try and its retries).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// The default number of parallel scan segments used by ids/all/length/clear and the reaper.
 pub const DEFAULT_SCAN_SEGMENTS: u32 = 4;
 /// The default time `create_table` waits for a new table to become ACTIVE.
 pub const DEFAULT_CREATE_WAIT: Duration = Duration::from_secs(120);
+/// The default read capacity of a table created with provisioned capacity, as in
+/// connect-dynamodb 3.x.
+pub const DEFAULT_READ_CAPACITY: i64 = 5;
+/// The default write capacity of a table created with provisioned capacity, as in
+/// connect-dynamodb 3.x.
+pub const DEFAULT_WRITE_CAPACITY: i64 = 5;
+/// The largest provisioned read or write capacity the store asks for (DynamoDB's default
+/// per-table quota).
+pub const MAX_CAPACITY: i64 = 40_000;
+/// What a store does about its table on first use, by default: check it, and create it when
+/// it is missing (see [`FirstUse`]).
+pub const DEFAULT_FIRST_USE: FirstUse = FirstUse::Create;
 
 /// The longest lifetime, throttle or reaper interval the store accepts: 100 years.
-pub(crate) const MAX_SPAN: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+pub const MAX_SPAN: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+/// The shortest reaper interval: one second.
+pub const MIN_REAP_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest timeout or table-creation wait: one hour.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The range of `max_attempts`.
+pub const MAX_ATTEMPTS_RANGE: std::ops::RangeInclusive<u32> = 1..=10;
+/// The range of `scan_segments`.
+pub const SCAN_SEGMENTS_RANGE: std::ops::RangeInclusive<u32> = 1..=64;
+
+/// A configuration setting, as an [`INVALID_CONFIG`](crate::ErrorKind::InvalidConfig) error
+/// names it ([`Error::config_field`]). Each face maps these to its own option names through
+/// one table, so an error names the option the user wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigField {
+    /// `table`
+    Table,
+    /// `hash_key`
+    HashKey,
+    /// `prefix`
+    Prefix,
+    /// `region`
+    Region,
+    /// `endpoint`
+    Endpoint,
+    /// `credentials.access_key_id`
+    AccessKeyId,
+    /// `credentials.secret_access_key`
+    SecretAccessKey,
+    /// `credentials.session_token`
+    SessionToken,
+    /// `credentials_provider`
+    CredentialsProvider,
+    /// `consistent_read`
+    ConsistentRead,
+    /// `default_lifetime`
+    DefaultLifetime,
+    /// `touch_after`
+    TouchAfter,
+    /// `reap_interval`
+    ReapInterval,
+    /// `billing`
+    Billing,
+    /// `read_capacity`
+    ReadCapacity,
+    /// `write_capacity`
+    WriteCapacity,
+    /// `first_use`
+    FirstUse,
+    /// `create_wait`
+    CreateWait,
+    /// `connect_timeout`
+    ConnectTimeout,
+    /// `attempt_timeout`
+    AttemptTimeout,
+    /// `operation_timeout`
+    OperationTimeout,
+    /// `max_attempts`
+    MaxAttempts,
+    /// `scan_segments`
+    ScanSegments,
+}
+
+impl ConfigField {
+    /// Every field.
+    pub const ALL: [ConfigField; 23] = [
+        ConfigField::Table,
+        ConfigField::HashKey,
+        ConfigField::Prefix,
+        ConfigField::Region,
+        ConfigField::Endpoint,
+        ConfigField::AccessKeyId,
+        ConfigField::SecretAccessKey,
+        ConfigField::SessionToken,
+        ConfigField::CredentialsProvider,
+        ConfigField::ConsistentRead,
+        ConfigField::DefaultLifetime,
+        ConfigField::TouchAfter,
+        ConfigField::ReapInterval,
+        ConfigField::Billing,
+        ConfigField::ReadCapacity,
+        ConfigField::WriteCapacity,
+        ConfigField::FirstUse,
+        ConfigField::CreateWait,
+        ConfigField::ConnectTimeout,
+        ConfigField::AttemptTimeout,
+        ConfigField::OperationTimeout,
+        ConfigField::MaxAttempts,
+        ConfigField::ScanSegments,
+    ];
+
+    /// The field's name in the Rust API (the [`ConfigBuilder`] method), e.g. `"hash_key"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ConfigField::Table => "table",
+            ConfigField::HashKey => "hash_key",
+            ConfigField::Prefix => "prefix",
+            ConfigField::Region => "region",
+            ConfigField::Endpoint => "endpoint",
+            ConfigField::AccessKeyId => "credentials.access_key_id",
+            ConfigField::SecretAccessKey => "credentials.secret_access_key",
+            ConfigField::SessionToken => "credentials.session_token",
+            ConfigField::CredentialsProvider => "credentials_provider",
+            ConfigField::ConsistentRead => "consistent_read",
+            ConfigField::DefaultLifetime => "default_lifetime",
+            ConfigField::TouchAfter => "touch_after",
+            ConfigField::ReapInterval => "reap_interval",
+            ConfigField::Billing => "billing",
+            ConfigField::ReadCapacity => "read_capacity",
+            ConfigField::WriteCapacity => "write_capacity",
+            ConfigField::FirstUse => "first_use",
+            ConfigField::CreateWait => "create_wait",
+            ConfigField::ConnectTimeout => "connect_timeout",
+            ConfigField::AttemptTimeout => "attempt_timeout",
+            ConfigField::OperationTimeout => "operation_timeout",
+            ConfigField::MaxAttempts => "max_attempts",
+            ConfigField::ScanSegments => "scan_segments",
+        }
+    }
+
+    /// A duration this field is given in seconds by a face (a float: Python, a CLI), checked:
+    /// `INVALID_CONFIG` naming this field for NaN, infinities, negative values and values over
+    /// 100 years. The field's own range is checked by [`ConfigBuilder::build`].
+    pub fn seconds(self, secs: f64) -> Result<Duration> {
+        if !(0.0..=MAX_SPAN.as_secs_f64()).contains(&secs) {
+            return Err(Error::invalid_config(
+                self,
+                "must be a number of seconds from 0 to 100 years",
+            ));
+        }
+        Ok(Duration::from_secs_f64(secs))
+    }
+
+    /// A duration this field is given in milliseconds by a face (JavaScript), checked as
+    /// [`seconds`](Self::seconds) checks it.
+    pub fn millis(self, millis: f64) -> Result<Duration> {
+        if !(0.0..=MAX_SPAN.as_secs_f64() * 1000.0).contains(&millis) {
+            return Err(Error::invalid_config(
+                self,
+                "must be a number of milliseconds from 0 to 100 years",
+            ));
+        }
+        Ok(Duration::from_secs_f64(millis / 1000.0))
+    }
+
+    /// A whole number this field is given as a float by a face (JavaScript numbers, Python
+    /// ints), checked to be whole and within `i64`. The field's own range is checked by
+    /// [`ConfigBuilder::build`].
+    pub fn whole(self, value: f64) -> Result<i64> {
+        if value.fract() != 0.0 || !(-9.0e15..=9.0e15).contains(&value) {
+            return Err(Error::invalid_config(self, "must be a whole number"));
+        }
+        Ok(value as i64)
+    }
+}
+
+impl fmt::Display for ConfigField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a store does about its table before its first session call (`get`, `set`, `touch`,
+/// `destroy`, `ids`, `all`, `length`, `clear`, `reap`), once per store.
+///
+/// The default is [`Create`](FirstUse::Create), as connect-dynamodb 3.x does: a new user's
+/// first request works without a deploy step, and a process pays one DescribeTable (no
+/// capacity) for it. Production setups that create the table at deploy time choose
+/// [`Nothing`](FirstUse::Nothing) to save that request and the permissions it needs. A role
+/// without `dynamodb:DescribeTable` is not stopped by the check: an `AUTH` answer to it counts
+/// as "the table exists", and the session call itself then says what is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FirstUse {
+    /// Check the table with DescribeTable and create it when missing (as
+    /// [`create_table`](crate::SessionStore::create_table) does).
+    #[default]
+    Create,
+    /// Check the table with DescribeTable; a missing table is `TABLE_NOT_FOUND`.
+    Check,
+    /// Make no request about the table.
+    Nothing,
+}
 
 /// DynamoDB's limit on a partition key value, in bytes.
 pub(crate) const MAX_KEY_BYTES: usize = 2048;
@@ -81,9 +282,10 @@ impl fmt::Debug for Credentials {
 }
 
 /// How a table created by the store is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Billing {
     /// On-demand (`PAY_PER_REQUEST`), the default.
+    #[default]
     OnDemand,
     /// Provisioned capacity, in read and write capacity units.
     Provisioned {
@@ -92,6 +294,15 @@ pub enum Billing {
         /// Write capacity units.
         write: i64,
     },
+}
+
+impl Billing {
+    /// Provisioned capacity with connect-dynamodb 3.x's 5 read and 5 write units: the default
+    /// of the Node face, which keeps 3.x's defaults.
+    pub const CONNECT_DYNAMODB_3X: Billing = Billing::Provisioned {
+        read: DEFAULT_READ_CAPACITY,
+        write: DEFAULT_WRITE_CAPACITY,
+    };
 }
 
 /// The validated configuration of a [`SessionStore`](crate::SessionStore).
@@ -109,6 +320,8 @@ pub struct Config {
     pub(crate) touch_after: Duration,
     pub(crate) reap_interval: Option<Duration>,
     pub(crate) billing: Billing,
+    pub(crate) first_use: FirstUse,
+    pub(crate) clock: SharedClock,
     pub(crate) create_wait: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) attempt_timeout: Duration,
@@ -140,6 +353,8 @@ impl fmt::Debug for Config {
             .field("touch_after", &self.touch_after)
             .field("reap_interval", &self.reap_interval)
             .field("billing", &self.billing)
+            .field("first_use", &self.first_use)
+            .field("clock", &self.clock)
             .field("create_wait", &self.create_wait)
             .field("connect_timeout", &self.connect_timeout)
             .field("attempt_timeout", &self.attempt_timeout)
@@ -165,6 +380,8 @@ impl Default for Config {
             touch_after: DEFAULT_TOUCH_AFTER,
             reap_interval: None,
             billing: Billing::OnDemand,
+            first_use: DEFAULT_FIRST_USE,
+            clock: SharedClock::default(),
             create_wait: DEFAULT_CREATE_WAIT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
@@ -226,6 +443,34 @@ impl Config {
     /// The number of parallel scan segments.
     pub fn scan_segments(&self) -> u32 {
         self.scan_segments
+    }
+    /// What the store does about its table on first use.
+    pub fn first_use(&self) -> FirstUse {
+        self.first_use
+    }
+    /// How long table creation waits for the table to become ACTIVE.
+    pub fn create_wait(&self) -> Duration {
+        self.create_wait
+    }
+    /// The time allowed to open a connection.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+    /// The time allowed for one attempt of a request.
+    pub fn attempt_timeout(&self) -> Duration {
+        self.attempt_timeout
+    }
+    /// The time allowed for a request with its retries.
+    pub fn operation_timeout(&self) -> Duration {
+        self.operation_timeout
+    }
+    /// Attempts per request.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+    /// The current time on the store's clock.
+    pub fn now(&self) -> std::time::SystemTime {
+        self.clock.0.now()
     }
 }
 
@@ -303,22 +548,34 @@ impl ConfigBuilder {
         self.config.billing = billing;
         self
     }
+    /// What the store does about its table before its first session call (default
+    /// [`FirstUse::Create`]).
+    pub fn first_use(mut self, first_use: FirstUse) -> Self {
+        self.config.first_use = first_use;
+        self
+    }
+    /// The clock the store reads the current time from (default the system clock); tests use a
+    /// [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.config.clock = SharedClock(std::sync::Arc::new(clock));
+        self
+    }
     /// How long table creation waits for the table to become ACTIVE (default 120 s).
     pub fn create_wait(mut self, wait: Duration) -> Self {
         self.config.create_wait = wait;
         self
     }
-    /// The time allowed to open a connection (default 3 s).
+    /// The time allowed to open a connection (default 2 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.config.connect_timeout = timeout;
         self
     }
-    /// The time allowed for one attempt of a request (default 5 s).
+    /// The time allowed for one attempt of a request (default 3 s).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.config.attempt_timeout = timeout;
         self
     }
-    /// The time allowed for a request with all its retries (default 15 s).
+    /// The time allowed for a request with all its retries (default 8 s).
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
         self.config.operation_timeout = timeout;
         self
@@ -340,19 +597,19 @@ impl ConfigBuilder {
         validate_table(&c.table)?;
         if c.hash_key.is_empty() || c.hash_key.len() > 255 {
             return Err(Error::invalid_config(
-                "hash_key",
+                ConfigField::HashKey,
                 "must be 1 to 255 bytes long",
             ));
         }
         if [ATTR_EXPIRES, ATTR_TYPE, ATTR_SESS].contains(&c.hash_key.as_str()) {
             return Err(Error::invalid_config(
-                "hash_key",
+                ConfigField::HashKey,
                 "must differ from the item's own attributes `expires`, `type` and `sess`",
             ));
         }
         if c.prefix.len() > 1024 {
             return Err(Error::invalid_config(
-                "prefix",
+                ConfigField::Prefix,
                 "must be at most 1024 bytes long",
             ));
         }
@@ -364,7 +621,7 @@ impl ConfigBuilder {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
         {
             return Err(Error::invalid_config(
-                "region",
+                ConfigField::Region,
                 "must look like `us-east-1`: lowercase letters, digits and dashes",
             ));
         }
@@ -374,69 +631,88 @@ impl ConfigBuilder {
         if let Some(credentials) = &c.credentials {
             if credentials.access_key_id.is_empty() {
                 return Err(Error::invalid_config(
-                    "credentials.access_key_id",
+                    ConfigField::AccessKeyId,
                     "must not be empty",
                 ));
             }
             if credentials.secret_access_key.is_empty() {
                 return Err(Error::invalid_config(
-                    "credentials.secret_access_key",
+                    ConfigField::SecretAccessKey,
                     "must not be empty",
                 ));
             }
         }
+        if let Some(credentials) = &c.credentials
+            && credentials.session_token.as_deref() == Some("")
+        {
+            return Err(Error::invalid_config(
+                ConfigField::SessionToken,
+                "must not be empty",
+            ));
+        }
         if c.credentials.is_some() && c.credentials_provider.is_some() {
             return Err(Error::invalid_config(
-                "credentials_provider",
+                ConfigField::CredentialsProvider,
                 "set either static credentials or a credentials provider, not both",
             ));
         }
         if c.default_lifetime.is_zero() || c.default_lifetime > MAX_SPAN {
             return Err(Error::invalid_config(
-                "default_lifetime",
+                ConfigField::DefaultLifetime,
                 "must be more than zero and at most 100 years",
             ));
         }
         if c.touch_after > MAX_SPAN {
             return Err(Error::invalid_config(
-                "touch_after",
+                ConfigField::TouchAfter,
                 "must be at most 100 years",
             ));
         }
         if let Some(interval) = c.reap_interval
-            && (interval < Duration::from_secs(1) || interval > MAX_SPAN)
+            && (interval < MIN_REAP_INTERVAL || interval > MAX_SPAN)
         {
             return Err(Error::invalid_config(
-                "reap_interval",
+                ConfigField::ReapInterval,
                 "must be at least one second and at most 100 years",
             ));
         }
-        if let Billing::Provisioned { read, write } = c.billing
-            && (read < 1 || write < 1)
-        {
-            return Err(Error::invalid_config(
-                "billing",
-                "provisioned read and write capacity must be at least 1",
-            ));
+        if let Billing::Provisioned { read, write } = c.billing {
+            for (field, units) in [
+                (ConfigField::ReadCapacity, read),
+                (ConfigField::WriteCapacity, write),
+            ] {
+                if !(1..=MAX_CAPACITY).contains(&units) {
+                    return Err(Error::invalid_config(
+                        field,
+                        format_args!("provisioned capacity must be 1 to {MAX_CAPACITY} units"),
+                    ));
+                }
+            }
         }
         for (field, value) in [
-            ("create_wait", c.create_wait),
-            ("connect_timeout", c.connect_timeout),
-            ("attempt_timeout", c.attempt_timeout),
-            ("operation_timeout", c.operation_timeout),
+            (ConfigField::CreateWait, c.create_wait),
+            (ConfigField::ConnectTimeout, c.connect_timeout),
+            (ConfigField::AttemptTimeout, c.attempt_timeout),
+            (ConfigField::OperationTimeout, c.operation_timeout),
         ] {
-            if value.is_zero() || value > Duration::from_secs(3600) {
+            if value.is_zero() || value > MAX_TIMEOUT {
                 return Err(Error::invalid_config(
                     field,
                     "must be more than zero and at most one hour",
                 ));
             }
         }
-        if !(1..=10).contains(&c.max_attempts) {
-            return Err(Error::invalid_config("max_attempts", "must be 1 to 10"));
+        if !MAX_ATTEMPTS_RANGE.contains(&c.max_attempts) {
+            return Err(Error::invalid_config(
+                ConfigField::MaxAttempts,
+                "must be 1 to 10",
+            ));
         }
-        if !(1..=64).contains(&c.scan_segments) {
-            return Err(Error::invalid_config("scan_segments", "must be 1 to 64"));
+        if !SCAN_SEGMENTS_RANGE.contains(&c.scan_segments) {
+            return Err(Error::invalid_config(
+                ConfigField::ScanSegments,
+                "must be 1 to 64",
+            ));
         }
         Ok(c)
     }
@@ -451,7 +727,7 @@ fn validate_table(table: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid_config(
-            "table",
+            ConfigField::Table,
             "must be 3 to 255 characters of a-z, A-Z, 0-9, `_`, `-` and `.`",
         ))
     }
@@ -465,7 +741,7 @@ fn validate_endpoint(endpoint: &str) -> Result<()> {
     match host {
         Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(()),
         _ => Err(Error::invalid_config(
-            "endpoint",
+            ConfigField::Endpoint,
             "must be an http:// or https:// URL with a host",
         )),
     }
@@ -478,6 +754,12 @@ mod tests {
 
     fn field_of(err: Error) -> String {
         assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        let field = err.config_field().expect("the field travels as data");
+        let problem = err.config_problem().expect("and the problem beside it");
+        assert_eq!(
+            err.message(),
+            format!("invalid configuration `{field}`: {problem}")
+        );
         err.message().to_owned()
     }
 
@@ -529,7 +811,7 @@ mod tests {
             ),
             (
                 Config::builder().billing(Billing::Provisioned { read: 0, write: 1 }),
-                "`billing`",
+                "`read_capacity`",
             ),
             (
                 Config::builder().connect_timeout(Duration::ZERO),
@@ -558,6 +840,42 @@ mod tests {
             let message = field_of(builder.build().expect_err(field));
             assert!(message.contains(field), "{message} should name {field}");
         }
+    }
+
+    #[test]
+    fn field_names_are_distinct_and_faces_convert_numbers_here() {
+        let names: std::collections::HashSet<&str> =
+            ConfigField::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(names.len(), ConfigField::ALL.len());
+        assert_eq!(
+            ConfigField::TouchAfter.seconds(1.5).expect("valid"),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            ConfigField::TouchAfter.millis(1500.0).expect("valid"),
+            Duration::from_millis(1500)
+        );
+        for bad in [f64::NAN, -1.0, f64::INFINITY, 4e9] {
+            let err = ConfigField::DefaultLifetime
+                .seconds(bad)
+                .expect_err("out of range");
+            assert_eq!(err.config_field(), Some(ConfigField::DefaultLifetime));
+        }
+        assert_eq!(ConfigField::MaxAttempts.whole(3.0).expect("whole"), 3);
+        assert!(ConfigField::MaxAttempts.whole(2.5).is_err());
+        assert!(ConfigField::MaxAttempts.whole(f64::NAN).is_err());
+        let err = Config::builder()
+            .billing(Billing::Provisioned {
+                read: 5,
+                write: MAX_CAPACITY + 1,
+            })
+            .build()
+            .expect_err("too much");
+        assert_eq!(err.config_field(), Some(ConfigField::WriteCapacity));
+        assert_eq!(
+            Billing::CONNECT_DYNAMODB_3X,
+            Billing::Provisioned { read: 5, write: 5 }
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 
+use crate::config::ConfigField;
+
 /// What went wrong, as a stable token. `#[non_exhaustive]`: new kinds may be appended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -80,8 +82,8 @@ impl ErrorKind {
     }
 
     /// Whether a failure of this kind is worth retrying later, as a default for errors that do
-    /// not say otherwise.
-    const fn retryable_by_default(self) -> bool {
+    /// not say otherwise (a single error may say otherwise: [`Error::is_retryable`]).
+    pub const fn retryable_by_default(self) -> bool {
         matches!(
             self,
             ErrorKind::Throttled | ErrorKind::Timeout | ErrorKind::Transport
@@ -109,6 +111,8 @@ pub struct Error {
     /// the other CONFLICT causes.
     condition_failed: bool,
     message: Cow<'static, str>,
+    /// The invalid setting and what is wrong with it, for `INVALID_CONFIG`.
+    config: Option<(ConfigField, Cow<'static, str>)>,
     source: Option<Source>,
 }
 
@@ -119,6 +123,7 @@ impl Error {
             retryable: kind.retryable_by_default(),
             condition_failed: false,
             message: message.into(),
+            config: None,
             source: None,
         }
     }
@@ -128,11 +133,14 @@ impl Error {
         self
     }
 
-    pub(crate) fn invalid_config(field: &str, problem: impl fmt::Display) -> Self {
-        Error::new(
+    pub(crate) fn invalid_config(field: ConfigField, problem: impl fmt::Display) -> Self {
+        let problem = problem.to_string();
+        let mut err = Error::new(
             ErrorKind::InvalidConfig,
             format!("invalid configuration `{field}`: {problem}"),
-        )
+        );
+        err.config = Some((field, problem.into()));
+        err
     }
 
     pub(crate) fn invalid_argument(problem: impl Into<Cow<'static, str>>) -> Self {
@@ -152,6 +160,18 @@ impl Error {
     /// Whether the same call may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         self.retryable
+    }
+
+    /// For an `INVALID_CONFIG` error, the setting that is invalid, so that a face can name it
+    /// by its own option name.
+    pub fn config_field(&self) -> Option<ConfigField> {
+        self.config.as_ref().map(|(field, _)| *field)
+    }
+
+    /// For an `INVALID_CONFIG` error, what is wrong with the setting, without its name (e.g.
+    /// `"must be 1 to 10"`).
+    pub fn config_problem(&self) -> Option<&str> {
+        self.config.as_ref().map(|(_, problem)| problem.as_ref())
     }
 
     /// Whether DynamoDB refused a conditional write because its condition was false.
@@ -227,6 +247,7 @@ impl Error {
             retryable,
             condition_failed,
             message: message.into(),
+            config: None,
             source: Some(Box::new(err)),
         }
     }
@@ -414,7 +435,7 @@ mod tests {
 
     #[test]
     fn display_and_debug_show_kind_and_message_only() {
-        let err = Error::invalid_config("table", "must be 3 to 255 characters")
+        let err = Error::invalid_config(ConfigField::Table, "must be 3 to 255 characters")
             .with_source(std::io::Error::other("secret detail"));
         assert_eq!(
             err.to_string(),

@@ -18,11 +18,12 @@
 //! Writing always uses whole seconds, rounded up, so DynamoDB's TTL reads it unambiguously.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::expiry::{self, LATEST_STORED_SECS, MILLIS_THRESHOLD};
 
 /// The expiry attribute, which DynamoDB's TTL is enabled on.
 pub const ATTR_EXPIRES: &str = "expires";
@@ -33,10 +34,6 @@ pub const ATTR_SESS: &str = "sess";
 /// The value of the type attribute.
 pub const TYPE_VALUE: &str = "connect-session";
 
-/// Stored `expires` values at or above this are epoch milliseconds (connect-dynamodb <= 1.0.11).
-pub(crate) const MILLIS_THRESHOLD: f64 = 1e11;
-/// The last second of the year 9999: a stored expiry past it is not a usable expiry.
-const LATEST_EXPIRES: f64 = 253_402_300_799.0;
 /// DynamoDB's item size limit, in bytes.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
@@ -91,51 +88,10 @@ impl From<ItemAttribute> for AttributeValue {
     }
 }
 
-/// Seconds since the Unix epoch, as a float (DynamoDB stores `expires` as a number).
-pub(crate) fn epoch_secs(t: SystemTime) -> f64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(before) => -before.duration().as_secs_f64(),
-    }
-}
-
-pub(crate) fn from_epoch_secs(secs: f64) -> SystemTime {
-    if secs >= 0.0 {
-        UNIX_EPOCH + Duration::from_secs_f64(secs)
-    } else {
-        UNIX_EPOCH - Duration::from_secs_f64(-secs)
-    }
-}
-
-/// Reads a stored `expires` number in any published encoding, as epoch seconds.
-pub(crate) fn parse_expires(number: &str) -> Option<f64> {
-    let value: f64 = number.trim().parse().ok()?;
-    let secs = if value >= MILLIS_THRESHOLD {
-        value / 1000.0
-    } else {
-        value
-    };
-    // Also rejects NaN and infinities, which no comparison holds for.
-    (-LATEST_EXPIRES..=LATEST_EXPIRES)
-        .contains(&secs)
-        .then_some(secs)
-}
-
-/// The `expires` value to write for an expiry: whole seconds, rounded up.
-pub(crate) fn encode_expires(expires_at: SystemTime) -> Result<(String, f64)> {
-    let secs = epoch_secs(expires_at).ceil();
-    if !(0.0..MILLIS_THRESHOLD).contains(&secs) {
-        return Err(Error::invalid_argument(
-            "expiry must lie between 1970 and the year 5000",
-        ));
-    }
-    Ok((format!("{secs:.0}"), secs))
-}
-
 /// The expiry of an item in epoch seconds, or `None` when it has no usable `expires`.
 pub(crate) fn item_expires(item: &HashMap<String, AttributeValue>) -> Option<f64> {
     match item.get(ATTR_EXPIRES) {
-        Some(AttributeValue::N(n)) => parse_expires(n),
+        Some(AttributeValue::N(n)) => expiry::parse_stored(n),
         _ => None,
     }
 }
@@ -156,7 +112,7 @@ pub(crate) fn decode(mut item: HashMap<String, AttributeValue>, now: f64) -> Opt
     }
     Some(SessionRecord {
         session,
-        expires_at: from_epoch_secs(expires),
+        expires_at: expiry::at_epoch_secs(expires),
     })
 }
 
@@ -263,7 +219,7 @@ pub(crate) fn live_session(now: f64) -> Condition {
             (":now".to_owned(), number(now)),
             (":now_ms".to_owned(), number(now * 1000.0)),
             (":ms_threshold".to_owned(), number(MILLIS_THRESHOLD)),
-            (":latest_ms".to_owned(), number(LATEST_EXPIRES * 1000.0)),
+            (":latest_ms".to_owned(), number(LATEST_STORED_SECS * 1000.0)),
         ]),
     }
 }
@@ -306,32 +262,6 @@ mod tests {
     const NOW: f64 = 1_764_000_000.0;
 
     #[test]
-    fn reads_every_expires_encoding() {
-        assert_eq!(parse_expires("1764000100"), Some(1_764_000_100.0));
-        assert_eq!(parse_expires("1764000100.523"), Some(1_764_000_100.523));
-        assert_eq!(parse_expires("1764000100523"), Some(1_764_000_100.523));
-        assert_eq!(parse_expires("1e3"), Some(1000.0));
-        assert_eq!(parse_expires("abc"), None);
-        assert_eq!(parse_expires("NaN"), None);
-        assert_eq!(parse_expires("inf"), None);
-        assert_eq!(parse_expires("1e300"), None, "beyond the year 9999");
-        assert_eq!(parse_expires("-1e300"), None);
-    }
-
-    #[test]
-    fn writes_whole_seconds_rounded_up() {
-        let t = UNIX_EPOCH + Duration::from_millis(1_764_000_000_001);
-        assert_eq!(encode_expires(t).expect("valid").0, "1764000001");
-        let t = UNIX_EPOCH + Duration::from_secs(1_764_000_000);
-        assert_eq!(encode_expires(t).expect("valid").0, "1764000000");
-        let far = UNIX_EPOCH + Duration::from_secs(200_000_000_000);
-        assert_eq!(
-            encode_expires(far).expect_err("too far").kind(),
-            ErrorKind::InvalidArgument
-        );
-    }
-
-    #[test]
     fn decodes_live_sessions_only() {
         let live = item(&[
             ("expires", AttributeValue::N("1764000100".into())),
@@ -339,7 +269,7 @@ mod tests {
         ]);
         let record = decode(live, NOW).expect("live");
         assert_eq!(record.session, r#"{"a":1}"#);
-        assert_eq!(epoch_secs(record.expires_at), 1_764_000_100.0);
+        assert_eq!(expiry::epoch_secs(record.expires_at), 1_764_000_100.0);
 
         let millis = item(&[
             ("expires", AttributeValue::N("1764000100000".into())),
@@ -449,7 +379,7 @@ mod tests {
     fn record_debug_hides_session_text() {
         let record = SessionRecord {
             session: r#"{"token":"hunter2"}"#.into(),
-            expires_at: UNIX_EPOCH,
+            expires_at: std::time::UNIX_EPOCH,
         };
         assert!(!format!("{record:?}").contains("hunter2"));
     }

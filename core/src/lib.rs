@@ -45,23 +45,29 @@
 
 mod config;
 mod error;
+pub mod expiry;
 mod item;
 mod reaper;
 mod store;
 mod table;
 
 pub use config::{
-    Billing, Config, ConfigBuilder, Credentials, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_CREATE_WAIT, DEFAULT_HASH_KEY, DEFAULT_LIFETIME, DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_SCAN_SEGMENTS, DEFAULT_TABLE,
-    DEFAULT_TOUCH_AFTER,
+    Billing, Config, ConfigBuilder, ConfigField, Credentials, DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_CREATE_WAIT, DEFAULT_FIRST_USE, DEFAULT_HASH_KEY,
+    DEFAULT_LIFETIME, DEFAULT_MAX_ATTEMPTS, DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX,
+    DEFAULT_READ_CAPACITY, DEFAULT_SCAN_SEGMENTS, DEFAULT_TABLE, DEFAULT_TOUCH_AFTER,
+    DEFAULT_WRITE_CAPACITY, FirstUse, MAX_ATTEMPTS_RANGE, MAX_CAPACITY, MAX_SPAN, MAX_TIMEOUT,
+    MIN_REAP_INTERVAL, SCAN_SEGMENTS_RANGE,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use expiry::{Clock, ManualClock, SystemClock};
 pub use item::{
     ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, ItemAttribute, MAX_ITEM_BYTES, SessionRecord, TYPE_VALUE,
 };
 pub use reaper::ReaperHandle;
-pub use store::{ReapReport, SessionStore, SetOptions, TouchOutcome, WriteCondition, build_client};
+pub use store::{
+    ReapReport, SessionStore, SetOptions, TouchOutcome, Touched, WriteCondition, build_client,
+};
 pub use table::{TableProblem, TableReport, TableSetup};
 
 /// The AWS SDK for DynamoDB this crate is built on, for callers that build their own client.

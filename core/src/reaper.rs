@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::MAX_SPAN;
+use crate::config::{MAX_SPAN, MIN_REAP_INTERVAL};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{SessionStore, random_u64};
 
@@ -76,7 +76,7 @@ impl SessionStore {
     /// 10%), never two at once, and never while another pass of this store runs. Must be
     /// called within a Tokio runtime.
     pub fn start_reaper(&self, interval: Duration) -> Result<ReaperHandle> {
-        if interval < Duration::from_secs(1) || interval > MAX_SPAN {
+        if interval < MIN_REAP_INTERVAL || interval > MAX_SPAN {
             return Err(Error::invalid_argument(
                 "the reaper interval must be at least one second and at most 100 years",
             ));

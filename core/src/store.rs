@@ -16,8 +16,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use aws_smithy_http_client::tls;
 use futures_util::future::try_join_all;
 
-use crate::config::{Config, MAX_KEY_BYTES};
+use crate::config::{Config, ConfigField, FirstUse, MAX_KEY_BYTES};
 use crate::error::{Error, ErrorKind, Result};
+use crate::expiry;
 use crate::item::{
     self, ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, Condition, ItemAttribute, SessionRecord, TYPE_VALUE,
 };
@@ -74,6 +75,17 @@ pub enum TouchOutcome {
     NotFound,
 }
 
+/// What a [`SessionStore::touch`] did, and the expiry it left stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Touched {
+    /// What the touch did.
+    pub outcome: TouchOutcome,
+    /// The session's stored expiry after the touch: the new one when it was
+    /// [`Updated`](TouchOutcome::Updated), the one already stored when it was
+    /// [`Throttled`](TouchOutcome::Throttled), `None` when [`NotFound`](TouchOutcome::NotFound).
+    pub expires_at: Option<SystemTime>,
+}
+
 /// The result of one reaper pass (or of `clear`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReapReport {
@@ -97,6 +109,8 @@ struct Inner {
     config: Config,
     expiries: Mutex<ExpiryMemory>,
     reaping: tokio::sync::Mutex<()>,
+    /// Set once the first-use table check ([`FirstUse`]) has passed.
+    table_ready: tokio::sync::OnceCell<()>,
 }
 
 impl std::fmt::Debug for SessionStore {
@@ -149,7 +163,7 @@ pub async fn build_client(config: &Config) -> Result<Client> {
     if sdk_config.region().is_none() {
         if config.endpoint.is_none() {
             return Err(Error::invalid_config(
-                "region",
+                ConfigField::Region,
                 "no region is set and none was found in AWS_REGION or the AWS profile",
             ));
         }
@@ -179,6 +193,7 @@ impl SessionStore {
                 config,
                 expiries: Mutex::new(ExpiryMemory::default()),
                 reaping: tokio::sync::Mutex::new(()),
+                table_ready: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -193,10 +208,46 @@ impl SessionStore {
         &self.inner.client
     }
 
+    /// Does what the configured [`FirstUse`] asks about the table, once per store: before the
+    /// first session call, every session call runs this; later it costs an atomic load.
+    pub async fn ensure_table(&self) -> Result<()> {
+        if let Some(()) = self.inner.table_ready.get() {
+            return Ok(());
+        }
+        let first_use = self.inner.config.first_use;
+        self.inner
+            .table_ready
+            .get_or_try_init(|| async move {
+                let exists = match first_use {
+                    FirstUse::Nothing => return Ok(()),
+                    FirstUse::Create | FirstUse::Check => match self.table_exists().await {
+                        Ok(exists) => exists,
+                        // A role without DescribeTable: the session call itself will say what
+                        // is wrong, if anything is.
+                        Err(e) if e.kind() == ErrorKind::Auth => true,
+                        Err(e) => return Err(e),
+                    },
+                };
+                if exists {
+                    return Ok(());
+                }
+                if first_use == FirstUse::Check {
+                    return Err(Error::new(
+                        ErrorKind::TableNotFound,
+                        "the table does not exist, and the store is configured not to create it",
+                    ));
+                }
+                self.create_table().await.map(|_| ())
+            })
+            .await
+            .map(|_| ())
+    }
+
     /// The session `sid`, or `None` when there is none, it has expired (however late
     /// DynamoDB's TTL deletes it), or its item is a ghost or unreadable.
     pub async fn get(&self, sid: &str) -> Result<Option<SessionRecord>> {
         let key = self.key(sid)?;
+        self.ensure_table().await?;
         let c = &self.inner.config;
         let out = self
             .inner
@@ -211,10 +262,10 @@ impl SessionStore {
             .send()
             .await
             .map_err(|e| Error::from_sdk("GetItem", e))?;
-        let record = out.item.and_then(|i| item::decode(i, now_secs()));
+        let record = out.item.and_then(|i| item::decode(i, self.now_secs()));
         let mut memory = self.expiries();
         match &record {
-            Some(r) => memory.remember(sid, item::epoch_secs(r.expires_at)),
+            Some(r) => memory.remember(sid, expiry::epoch_secs(r.expires_at)),
             None => memory.forget(sid),
         }
         Ok(record)
@@ -249,8 +300,9 @@ impl SessionStore {
         let key = self.key(sid)?;
         let c = &self.inner.config;
         item::check_session(&c.hash_key, &key, session, &attributes)?;
-        let now = now_secs();
-        let (expires, expires_secs) = item::encode_expires(self.expiry_or_default(expires_at))?;
+        let now = self.now_secs();
+        let (expires, expires_secs) = expiry::encode(self.expiry_or_default(expires_at))?;
+        self.ensure_table().await?;
         let mut request = self
             .inner
             .client
@@ -305,20 +357,25 @@ impl SessionStore {
     /// Never re-creates a destroyed or expired session: that case is [`TouchOutcome::NotFound`].
     /// When this store last saw the session's stored expiry (through `get`, `set` or `touch`)
     /// and the new one moves it by less than the touch throttle, nothing is sent at all.
-    pub async fn touch(&self, sid: &str, expires_at: Option<SystemTime>) -> Result<TouchOutcome> {
+    /// Returns what it did and the expiry it left stored.
+    pub async fn touch(&self, sid: &str, expires_at: Option<SystemTime>) -> Result<Touched> {
         let key = self.key(sid)?;
         let c = &self.inner.config;
-        let now = now_secs();
-        let (expires, new_secs) = item::encode_expires(self.expiry_or_default(expires_at))?;
+        let now = self.now_secs();
+        let (expires, new_secs) = expiry::encode(self.expiry_or_default(expires_at))?;
         if let Some(stored) = self.expiries().recall(sid) {
             let threshold = c
                 .touch_after
                 .as_secs_f64()
                 .min(((new_secs - now) / 10.0).max(0.0));
             if stored > now && (new_secs - stored).abs() < threshold {
-                return Ok(TouchOutcome::Throttled);
+                return Ok(Touched {
+                    outcome: TouchOutcome::Throttled,
+                    expires_at: Some(expiry::at_epoch_secs(stored)),
+                });
             }
         }
+        self.ensure_table().await?;
         // Only a live session is touched: never a destroyed, expired, ghost or damaged one.
         let Condition {
             expression,
@@ -341,13 +398,19 @@ impl SessionStore {
         match result {
             Ok(_) => {
                 self.expiries().remember(sid, new_secs);
-                Ok(TouchOutcome::Updated)
+                Ok(Touched {
+                    outcome: TouchOutcome::Updated,
+                    expires_at: Some(expiry::at_epoch_secs(new_secs)),
+                })
             }
             Err(e) => {
                 let err = Error::from_sdk("UpdateItem", e);
                 if err.is_condition_failed() {
                     self.expiries().forget(sid);
-                    Ok(TouchOutcome::NotFound)
+                    Ok(Touched {
+                        outcome: TouchOutcome::NotFound,
+                        expires_at: None,
+                    })
                 } else {
                     Err(err)
                 }
@@ -358,6 +421,7 @@ impl SessionStore {
     /// Deletes the session `sid`; deleting a missing session is not an error.
     pub async fn destroy(&self, sid: &str) -> Result<()> {
         let key = self.key(sid)?;
+        self.ensure_table().await?;
         let c = &self.inner.config;
         self.expiries().forget(sid);
         self.inner
@@ -421,7 +485,7 @@ impl SessionStore {
     /// reuses the id of an expired session, so only a request that loaded the session before
     /// it expired and saves it afterwards can meet this.
     async fn reap_pass(&self) -> Result<ReapReport> {
-        let spec = self.scan_spec(Some(item::expired(now_secs())), Projection::Key);
+        let spec = self.scan_spec(Some(item::expired(self.now_secs())), Projection::Key);
         let sinks: Vec<DeleteSink> = self.scan(&spec).await?;
         let report = total(&sinks);
         tracing::debug!(
@@ -452,7 +516,12 @@ impl SessionStore {
     }
 
     fn expiry_or_default(&self, expires_at: Option<SystemTime>) -> SystemTime {
-        expires_at.unwrap_or_else(|| SystemTime::now() + self.inner.config.default_lifetime)
+        expires_at.unwrap_or_else(|| self.inner.config.now() + self.inner.config.default_lifetime)
+    }
+
+    /// Now on the store's clock, in epoch seconds.
+    pub(crate) fn now_secs(&self) -> f64 {
+        expiry::epoch_secs(self.inner.config.now())
     }
 
     fn expiries(&self) -> std::sync::MutexGuard<'_, ExpiryMemory> {
@@ -467,7 +536,10 @@ impl SessionStore {
     /// the session text is fetched too, since only valid JSON counts as a session. (A scan
     /// costs the same read capacity whatever it projects.)
     fn live_scan(&self) -> ScanSpec {
-        self.scan_spec(Some(item::live_session(now_secs())), Projection::Sessions)
+        self.scan_spec(
+            Some(item::live_session(self.now_secs())),
+            Projection::Sessions,
+        )
     }
 
     /// A scan of this store's prefix, narrowed by `condition`.
@@ -503,6 +575,7 @@ impl SessionStore {
 
     /// Runs a parallel scan with one sink per segment, following every page of each segment.
     async fn scan<S: PageSink>(&self, spec: &ScanSpec) -> Result<Vec<S>> {
+        self.ensure_table().await?;
         let segments = self.inner.config.scan_segments;
         try_join_all((0..segments).map(|segment| async move {
             let mut sink = S::default();
@@ -611,10 +684,6 @@ pub(crate) fn random_u64() -> u64 {
     RandomState::new().hash_one(std::time::Instant::now())
 }
 
-pub(crate) fn now_secs() -> f64 {
-    item::epoch_secs(SystemTime::now())
-}
-
 fn total(sinks: &[DeleteSink]) -> ReapReport {
     sinks
         .iter()
@@ -684,7 +753,7 @@ fn live_sessions(
     page: ScanOutput,
 ) -> impl Iterator<Item = (String, SessionRecord)> + '_ {
     let c = &store.inner.config;
-    let now = now_secs();
+    let now = store.now_secs();
     page.items
         .unwrap_or_default()
         .into_iter()

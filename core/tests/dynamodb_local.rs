@@ -15,8 +15,8 @@ use connect_dynamodb_core::aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, ScalarAttributeType, TimeToLiveSpecification,
 };
 use connect_dynamodb_core::{
-    Billing, Credentials, Error, ErrorKind, ItemAttribute, SessionStore, SetOptions, TableProblem,
-    TouchOutcome, WriteCondition,
+    Billing, Clock, Credentials, Error, ErrorKind, FirstUse, ItemAttribute, ManualClock,
+    SessionStore, SetOptions, TableProblem, TouchOutcome, WriteCondition,
 };
 use futures_util::StreamExt;
 
@@ -163,21 +163,23 @@ async fn expired_sessions_are_never_returned() {
     .await;
     assert_eq!(store.get("at-now").await.expect("get"), None);
 
-    // A session that expires while in use: live, then gone, with no help from TTL.
+    // A session that expires while in use: live, then gone, with no help from TTL. The store
+    // reads the time from a clock the test moves, so nothing waits on the wall clock.
+    let clock = ManualClock::starting_now();
+    let (store, _) = fresh_store("expiry-clock", |c| c.clock(clock.clone())).await;
     store
         .set(
             "short",
             r#"{"a":1}"#,
-            Some(SystemTime::now() + Duration::from_millis(1500)),
+            Some(clock.now() + Duration::from_millis(1500)),
         )
         .await
         .expect("set");
     assert!(store.get("short").await.expect("get").is_some());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while store.get("short").await.expect("get").is_some() {
-        assert!(Instant::now() < deadline, "the session outlived its expiry");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    clock.advance(Duration::from_secs(1));
+    assert!(store.get("short").await.expect("get").is_some());
+    clock.advance(Duration::from_millis(1600));
+    assert_eq!(store.get("short").await.expect("get"), None);
     assert!(
         get_raw(&store, "sess:short").await.is_some(),
         "the item is still there"
@@ -302,7 +304,11 @@ async fn touch_never_recreates_a_destroyed_or_expired_session() {
     store.set(SID, "{}", Some(in_secs(600))).await.expect("set");
     store.destroy(SID).await.expect("destroy");
     assert_eq!(
-        store.touch(SID, Some(in_secs(7200))).await.expect("touch"),
+        store
+            .touch(SID, Some(in_secs(7200)))
+            .await
+            .expect("touch")
+            .outcome,
         TouchOutcome::NotFound
     );
     assert_eq!(
@@ -313,7 +319,7 @@ async fn touch_never_recreates_a_destroyed_or_expired_session() {
 
     // Never seen by this store: touch goes to DynamoDB, which refuses the condition.
     assert_eq!(
-        store.touch("never-was", None).await.expect("touch"),
+        store.touch("never-was", None).await.expect("touch").outcome,
         TouchOutcome::NotFound
     );
     assert_eq!(get_raw(&store, "sess:never-was").await, None);
@@ -335,7 +341,11 @@ async fn touch_never_recreates_a_destroyed_or_expired_session() {
         )
         .await;
         assert_eq!(
-            store.touch(sid, Some(in_secs(3600))).await.expect("touch"),
+            store
+                .touch(sid, Some(in_secs(3600)))
+                .await
+                .expect("touch")
+                .outcome,
             TouchOutcome::NotFound
         );
         let item = get_raw(&store, &key).await.expect("item");
@@ -365,7 +375,11 @@ async fn touch_never_recreates_a_destroyed_or_expired_session() {
     .await;
     for sid in ["map", "far"] {
         assert_eq!(
-            store.touch(sid, Some(in_secs(3600))).await.expect("touch"),
+            store
+                .touch(sid, Some(in_secs(3600)))
+                .await
+                .expect("touch")
+                .outcome,
             TouchOutcome::NotFound,
             "{sid}"
         );
@@ -390,7 +404,8 @@ async fn touch_never_recreates_a_destroyed_or_expired_session() {
         store
             .touch("live-ms", Some(in_secs(3600)))
             .await
-            .expect("touch"),
+            .expect("touch")
+            .outcome,
         TouchOutcome::Updated
     );
     let expires: f64 = expires_of(&get_raw(&store, "sess:live-ms").await.expect("item"))
@@ -421,18 +436,30 @@ async fn throttled_touch_sends_no_request() {
         .touch(SID, Some(first + Duration::from_secs(5)))
         .await
         .expect("touch");
-    assert_eq!(outcome, TouchOutcome::Throttled);
+    assert_eq!(outcome.outcome, TouchOutcome::Throttled);
     assert_eq!(requests.count("GetItem"), 1);
     assert_eq!(requests.total(), 1, "the throttled touch made no request");
     let item = get_raw(&store, &format!("sess:{SID}")).await.expect("item");
     let stored: f64 = expires_of(&item).parse().expect("n");
+    // A throttled touch reports the expiry that stays stored, not the one it was given.
+    assert_eq!(
+        outcome
+            .expires_at
+            .map(connect_dynamodb_core::expiry::epoch_secs),
+        Some(stored)
+    );
 
     // A touch that moves the expiry by more than touch_after writes, once.
     requests.reset();
     let later = first + Duration::from_secs(3600);
+    let touched = store.touch(SID, Some(later)).await.expect("touch");
+    assert_eq!(touched.outcome, TouchOutcome::Updated);
     assert_eq!(
-        store.touch(SID, Some(later)).await.expect("touch"),
-        TouchOutcome::Updated
+        touched
+            .expires_at
+            .and_then(|t| connect_dynamodb_core::expiry::stored_secs(t).ok()),
+        connect_dynamodb_core::expiry::stored_secs(later).ok(),
+        "an updated touch reports the expiry it wrote"
     );
     assert_eq!(requests.count("UpdateItem"), 1);
     let moved: f64 = expires_of(&get_raw(&store, &format!("sess:{SID}")).await.expect("item"))
@@ -445,7 +472,8 @@ async fn throttled_touch_sends_no_request() {
         store
             .touch(SID, Some(later + Duration::from_secs(1)))
             .await
-            .expect("touch"),
+            .expect("touch")
+            .outcome,
         TouchOutcome::Throttled
     );
     assert_eq!(requests.total(), 0);
@@ -455,7 +483,8 @@ async fn throttled_touch_sends_no_request() {
         fresh
             .touch(SID, Some(later + Duration::from_secs(2)))
             .await
-            .expect("touch"),
+            .expect("touch")
+            .outcome,
         TouchOutcome::Updated
     );
     assert_eq!(fresh_requests.count("UpdateItem"), 1);
@@ -471,14 +500,16 @@ async fn throttled_touch_sends_no_request() {
         store
             .touch("short", Some(in_secs(300 + 40)))
             .await
-            .expect("touch"),
+            .expect("touch")
+            .outcome,
         TouchOutcome::Updated
     );
     assert_eq!(
         store
             .touch("short", Some(in_secs(300 + 45)))
             .await
-            .expect("touch"),
+            .expect("touch")
+            .outcome,
         TouchOutcome::Throttled
     );
     assert_eq!(requests.count("UpdateItem"), 1);
@@ -493,7 +524,8 @@ async fn touch_after_zero_always_writes() {
             store
                 .touch(SID, Some(in_secs(600 + i)))
                 .await
-                .expect("touch"),
+                .expect("touch")
+                .outcome,
             TouchOutcome::Updated
         );
     }
@@ -1048,6 +1080,7 @@ async fn the_servers_own_item_size_error_is_what_the_mapping_expects() {
 #[tokio::test]
 async fn missing_table_is_table_not_found() {
     let config = local_config(&unique_table("missing"))
+        .first_use(FirstUse::Nothing)
         .build()
         .expect("config");
     let (store, _) = counted_store(config).await;
@@ -1152,4 +1185,46 @@ async fn a_server_that_never_answers_is_timeout() {
         .expect("the default operation timeout ends the call")
         .expect_err("timeout");
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+}
+
+#[tokio::test]
+async fn first_use_creates_checks_or_leaves_the_table() {
+    // Create, the default: the first session call creates the missing table, once.
+    let config = local_config(&unique_table("first-create"))
+        .build()
+        .expect("config");
+    assert_eq!(config.first_use(), FirstUse::Create);
+    let (store, requests) = counted_store(config.clone()).await;
+    let (other, _) = counted_store(config).await;
+    let (a, b) = tokio::join!(store.set(SID, "{}", None), other.set("b", "{}", None));
+    a.expect("set creates the table");
+    b.expect("a concurrent first use waits for it");
+    assert!(store.get(SID).await.expect("get").is_some());
+    assert!(store.verify_table().await.expect("verify").is_ok());
+    // Later calls make no table request.
+    requests.reset();
+    assert!(store.get("b").await.expect("get").is_some());
+    assert_eq!(requests.total(), 1);
+
+    // Check: a missing table is TABLE_NOT_FOUND and nothing is created.
+    let config = local_config(&unique_table("first-check"))
+        .first_use(FirstUse::Check)
+        .build()
+        .expect("config");
+    let (store, requests) = counted_store(config).await;
+    let err = store.get(SID).await.expect_err("missing table");
+    assert_eq!(err.kind(), ErrorKind::TableNotFound, "{err}");
+    assert_eq!(requests.count("CreateTable"), 0);
+    assert!(!store.table_exists().await.expect("describe"));
+
+    // Nothing: no table request at all; DynamoDB's own answer is the error.
+    let config = local_config(&unique_table("first-nothing"))
+        .first_use(FirstUse::Nothing)
+        .build()
+        .expect("config");
+    let (store, requests) = counted_store(config).await;
+    let err = store.get(SID).await.expect_err("missing table");
+    assert_eq!(err.kind(), ErrorKind::TableNotFound, "{err}");
+    assert_eq!(requests.count("DescribeTable"), 0);
+    assert_eq!(requests.count("GetItem"), 1);
 }

@@ -12,7 +12,7 @@ use connect_dynamodb_core::aws_sdk_dynamodb::config::{
     BehaviorVersion, Credentials, Region, SharedHttpClient,
 };
 use connect_dynamodb_core::aws_sdk_dynamodb::{self, Client};
-use connect_dynamodb_core::{Config, ErrorKind, SessionStore};
+use connect_dynamodb_core::{Config, ErrorKind, FirstUse, SessionStore};
 
 /// A store whose HTTP client is `http`, with fast retries.
 fn store_over(http: SharedHttpClient, attempts: u32) -> SessionStore {
@@ -27,7 +27,12 @@ fn store_over(http: SharedHttpClient, attempts: u32) -> SessionStore {
         )
         .http_client(http)
         .build();
-    let config = Config::builder().scan_segments(1).build().expect("config");
+    // No first-use table check: each test answers the session call's own requests.
+    let config = Config::builder()
+        .scan_segments(1)
+        .first_use(FirstUse::Nothing)
+        .build()
+        .expect("config");
     SessionStore::with_client(Client::from_conf(sdk), config)
 }
 
@@ -106,7 +111,8 @@ async fn a_transaction_conflict_is_not_mistaken_for_a_failed_condition() {
         store
             .touch("s", None)
             .await
-            .expect("a failed condition is quiet"),
+            .expect("a failed condition is quiet")
+            .outcome,
         connect_dynamodb_core::TouchOutcome::NotFound
     );
 }
@@ -206,4 +212,38 @@ async fn clear_gives_up_when_deletes_stay_unprocessed() {
         11,
         "the first try and ten retries"
     );
+}
+
+/// A DynamoDB that accepts connections and never answers (a hung load balancer, a blackholed
+/// route behind a proxy): with the default timeouts a request fails with TIMEOUT within 10 s,
+/// so a web request waiting on the store gets an answer.
+#[tokio::test]
+async fn a_dynamodb_that_never_answers_times_out_within_ten_seconds() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let accepted = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket); // read nothing, answer nothing, close nothing
+        }
+    });
+    let config = Config::builder()
+        .endpoint(format!("http://{address}"))
+        .region("us-east-1")
+        .credentials(connect_dynamodb_core::Credentials::new(
+            "AKIDTEST", "secret", None,
+        ))
+        .build()
+        .expect("the defaults");
+    let store = SessionStore::connect(config).await.expect("store");
+    let started = std::time::Instant::now();
+    let err = store.get("s").await.expect_err("no answer");
+    let took = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.is_retryable());
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(took >= Duration::from_secs(2), "gave up early: {took:?}");
+    accepted.abort();
 }

@@ -55,7 +55,7 @@ async fn no_session_id_or_credential_in_any_log_line() {
     assert_eq!(err.kind(), ErrorKind::Serialization);
     // Error paths, where the SDK logs DynamoDB's answers.
     assert_eq!(
-        store.touch(SID, None).await.expect("touch"),
+        store.touch(SID, None).await.expect("touch").outcome,
         connect_dynamodb_core::TouchOutcome::NotFound
     );
     store
@@ -69,6 +69,7 @@ async fn no_session_id_or_credential_in_any_log_line() {
     assert_eq!(err.kind(), ErrorKind::Conflict);
     let missing = counted_store(
         local_config(&unique_table("nolog"))
+            .first_use(connect_dynamodb_core::FirstUse::Nothing)
             .build()
             .expect("config"),
     )

@@ -92,7 +92,8 @@ fn millis(ms: u64) -> Duration {
 pub extern "C" fn cdyn_config_new() -> *mut cdyn_config {
     infallible(ptr::null_mut(), || {
         Box::into_raw(Box::new(cdyn_config {
-            builder: Config::builder(),
+            // Until the C face exposes `first_use`: no table check, as before.
+            builder: Config::builder().first_use(connect_dynamodb_core::FirstUse::Nothing),
         }))
     })
 }

@@ -170,6 +170,17 @@ impl Failure {
 
 impl From<connect_dynamodb_core::Error> for Failure {
     fn from(err: connect_dynamodb_core::Error) -> Self {
+        use connect_dynamodb_core::ConfigField;
+        // The provisioned capacities are set together, by `cdyn_config_set_billing`.
+        if let (Some(ConfigField::ReadCapacity | ConfigField::WriteCapacity), Some(problem)) =
+            (err.config_field(), err.config_problem())
+        {
+            return Failure {
+                status: cdyn_status::of_kind(err.kind()),
+                retryable: false,
+                message: Cow::Owned(format!("invalid configuration `billing`: {problem}")),
+            };
+        }
         Failure {
             status: cdyn_status::of_kind(err.kind()),
             retryable: err.is_retryable(),

@@ -352,7 +352,7 @@ pub unsafe extern "C" fn cdyn_store_touch_async(
                 let user_data = user_data.get();
                 // SAFETY: the caller's callback, called once with what its type documents.
                 unsafe {
-                    match respond(result, |o| Ok(cdyn_touch_outcome::from(o))) {
+                    match respond(result, |o| Ok(cdyn_touch_outcome::from(o.outcome))) {
                         Ok(o) => callback(user_data, cdyn_status::CDYN_OK, o, ptr::null_mut()),
                         Err((status, error)) => callback(
                             user_data,

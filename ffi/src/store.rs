@@ -473,7 +473,7 @@ pub unsafe extern "C" fn cdyn_store_touch(
         let sid = unsafe { str_arg(sid, "sid") }?;
         let expires_at = expiry_arg(expires)?;
         let done = call(shared, |s| async move { s.touch(sid, expires_at).await })?;
-        unsafe { put(outcome, done.into()) };
+        unsafe { put(outcome, done.outcome.into()) };
         Ok(())
     })
 }

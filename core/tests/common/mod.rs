@@ -142,6 +142,8 @@ pub async fn fresh_store(
     create_table_by_hand(&store, &hash_key, ScalarAttributeType::S).await;
     let report = store.verify_table().await.expect("verify");
     assert_eq!(report.problems, [TableProblem::TtlDisabled]);
+    // The first-use check (one DescribeTable) is done here, so tests count their own requests.
+    store.ensure_table().await.expect("first-use check");
     requests.reset();
     (store, requests)
 }

@@ -1,0 +1,405 @@
+//! The process-local runtime layer of connect-dynamodb's C and Python faces.
+//!
+//! The core owns no runtime: Rust callers bring their own Tokio runtime, and the Node face runs
+//! on napi's. A C program or a Python interpreter has none, so these two faces share this
+//! crate: one Tokio runtime per process, and one [`SessionStore`] (with its DynamoDB client,
+//! connection pool and reaper) per store handle per process.
+//!
+//! # Fork safety
+//!
+//! A forked child has a copy of the parent's memory but none of its threads, so the parent's
+//! runtime (its workers, its reactor) and every connection pool bound to it are dead in the
+//! child (gunicorn `--preload`, `multiprocessing`, a C server that forks workers). The child
+//! must not drop them either: dropping them would wait for threads that do not exist and
+//! touch the epoll instance and the sockets it shares with the parent.
+//!
+//! So every object here is tagged with the [`ProcessId`] that built it: the pid plus a fork
+//! generation that a `pthread_atfork` child handler bumps, so that a child whose pid happens to
+//! equal a dead ancestor's is still told apart (as lancedb's `python/src/runtime.rs` does). A
+//! call that finds another process's object builds a new one and keeps the old one reachable,
+//! untouched, forever ([`keep_forever`]).
+//!
+//! Nothing here takes a lock: a lock held by another thread of the parent at the moment of
+//! `fork()` would stay locked in the child forever. Published objects are swapped with
+//! compare-and-exchange and never freed while another thread may read them.
+
+use std::fmt;
+use std::future::Future;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+
+use connect_dynamodb_core::{Config, ReaperHandle, SessionStore};
+use tokio::runtime::{Builder, Handle, Runtime};
+
+/// Worker threads of the runtime. A store call spends nearly all its time waiting on
+/// DynamoDB; the worker only encodes requests, decodes answers and drives TLS. One worker
+/// keeps a forked pre-fork server's footprint small and serves the faces' concurrency tests
+/// and benchmarks without queueing (measured here: the C concurrency test's 8 threads x 200
+/// calls against DynamoDB Local took the same time with one and with two workers, within
+/// 3%, since DynamoDB Local's answer time dominates).
+pub const WORKER_THREADS: usize = 1;
+
+/// A runtime failure: the runtime or a helper thread could not be started, or a call panicked.
+/// The faces report it as `INTERNAL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeError {
+    message: &'static str,
+}
+
+impl RuntimeError {
+    /// What failed, in fixed text.
+    pub fn message(&self) -> &'static str {
+        self.message
+    }
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// Identifies a process: its pid and its fork generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessId {
+    pid: u32,
+    generation: u64,
+}
+
+/// Bumped in the child after every `fork()`.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+static AT_FORK_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn after_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The current process. The first call registers the fork handler; no object of this crate
+/// exists before it, so no fork before it can leave a stale one.
+pub fn process_id() -> ProcessId {
+    if !AT_FORK_REGISTERED.load(Ordering::Acquire)
+        && AT_FORK_REGISTERED
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    {
+        // SAFETY: registers a handler that only bumps an atomic, which is async-signal-safe
+        // as a fork handler must be. A failure (ENOMEM) leaves the pid to tell processes apart.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    }
+    ProcessId {
+        pid: std::process::id(),
+        generation: FORK_GENERATION.load(Ordering::Acquire),
+    }
+}
+
+/// A value that belongs to the process that built it, rebuilt in a forked child. Lock-free;
+/// values of other processes are kept forever, never dropped.
+pub struct ProcessLocal<T> {
+    current: AtomicPtr<Tagged<T>>,
+}
+
+struct Tagged<T> {
+    process: ProcessId,
+    value: T,
+}
+
+impl<T> fmt::Debug for ProcessLocal<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessLocal")
+            .field("built", &!self.current.load(Ordering::Acquire).is_null())
+            .finish()
+    }
+}
+
+impl<T> Default for ProcessLocal<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> ProcessLocal<T> {
+    /// Empty in every process.
+    pub const fn new() -> Self {
+        ProcessLocal {
+            current: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// The value of this process, when it has been built.
+    pub fn get(&self) -> Option<&T> {
+        let process = process_id();
+        let current = self.current.load(Ordering::Acquire);
+        // SAFETY: a published value is freed only by `drop`, which has `&mut self`; a replaced
+        // one is kept forever.
+        unsafe { current.as_ref() }
+            .filter(|t| t.process == process)
+            .map(|t| &t.value)
+    }
+
+    /// Publishes `value` as this process's value, unless another thread of this process was
+    /// first: then `value` is dropped and the published one returned.
+    pub fn install(&self, value: T) -> &T {
+        let process = process_id();
+        let fresh = Box::into_raw(Box::new(Tagged { process, value }));
+        let mut current = self.current.load(Ordering::Acquire);
+        loop {
+            // SAFETY: as in `get`.
+            if let Some(tagged) = unsafe { current.as_ref() }
+                && tagged.process == process
+            {
+                // SAFETY: `fresh` was never published.
+                drop(unsafe { Box::from_raw(fresh) });
+                return &tagged.value;
+            }
+            match self
+                .current
+                .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(previous) => {
+                    // Null, or the value of a parent process.
+                    keep_forever(previous.cast());
+                    // SAFETY: just published; freed only by `drop`.
+                    return unsafe { &(*fresh).value };
+                }
+                Err(installed) => current = installed,
+            }
+        }
+    }
+}
+
+impl<T> Drop for ProcessLocal<T> {
+    fn drop(&mut self) {
+        let current = *self.current.get_mut();
+        // SAFETY: published by `install`; nothing else refers to it any more.
+        if let Some(tagged) = unsafe { current.as_ref() } {
+            if tagged.process == process_id() {
+                // SAFETY: created with Box::into_raw, dropped once, here.
+                drop(unsafe { Box::from_raw(current) });
+            } else {
+                keep_forever(current.cast());
+            }
+        }
+    }
+}
+
+// A `ProcessLocal` hands out `&T` to many threads and is dropped on any thread.
+// SAFETY: as for a `OnceLock<T>`: shared references need `T: Sync`, moving it `T: Send`.
+unsafe impl<T: Send + Sync> Sync for ProcessLocal<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for ProcessLocal<T> {}
+
+static RUNTIME: ProcessLocal<Runtime> = ProcessLocal::new();
+
+/// The runtime of this process, built on first use (and again after a `fork()`).
+pub fn runtime() -> Result<&'static Runtime, RuntimeError> {
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let runtime = Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
+        .thread_name("connect-dynamodb")
+        .enable_all()
+        .build()
+        .map_err(|_| RuntimeError {
+            message: "could not start the Tokio runtime",
+        })?;
+    // A runtime that lost the race is shut down without waiting, on this thread.
+    let installed = RUNTIME.install(runtime);
+    Ok(installed)
+}
+
+/// A handle of this process's runtime.
+pub fn handle() -> Result<Handle, RuntimeError> {
+    runtime().map(|r| r.handle().clone())
+}
+
+/// Runs `future` to completion on this process's runtime, blocking the calling thread.
+///
+/// Tokio refuses to block a thread that runs inside a runtime (a completion callback of the C
+/// face's non-blocking calls runs on one, and so does a Rust caller's own Tokio task): there
+/// the future runs on a helper thread, and the calling thread waits for it.
+pub fn block_on<F>(future: F) -> Result<F::Output, RuntimeError>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let runtime = runtime()?;
+    if Handle::try_current().is_err() {
+        return Ok(runtime.block_on(future));
+    }
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("connect-dynamodb-call".to_owned())
+            .spawn_scoped(scope, || runtime.block_on(future))
+            .map_err(|_| RuntimeError {
+                message: "could not start a helper thread",
+            })?;
+        helper.join().map_err(|_| RuntimeError {
+            message: "a call panicked",
+        })
+    })
+}
+
+struct Kept {
+    /// Never read: it is here to keep the object reachable.
+    _object: *mut (),
+    next: *mut Kept,
+}
+
+static KEPT: AtomicPtr<Kept> = AtomicPtr::new(ptr::null_mut());
+
+/// Keeps an object of a parent process (a runtime, a store's client) reachable and untouched
+/// forever: it cannot be used in this process, and dropping it would disturb the parent.
+/// Keeping it reachable from a static also tells leak checkers that it is not lost.
+pub fn keep_forever(ptr: *mut ()) {
+    if ptr.is_null() {
+        return;
+    }
+    let node = Box::into_raw(Box::new(Kept {
+        _object: ptr,
+        next: ptr::null_mut(),
+    }));
+    let mut head = KEPT.load(Ordering::Acquire);
+    loop {
+        // SAFETY: `node` is ours until the exchange publishes it.
+        unsafe { (*node).next = head };
+        match KEPT.compare_exchange_weak(head, node, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(now) => head = now,
+        }
+    }
+}
+
+/// How many objects of parent processes this process keeps.
+pub fn kept_count() -> usize {
+    let mut count = 0;
+    let mut node = KEPT.load(Ordering::Acquire);
+    // SAFETY: nodes are never freed.
+    while let Some(n) = unsafe { node.as_ref() } {
+        count += 1;
+        node = n.next;
+    }
+    count
+}
+
+/// A store handle of the C or Python face: its configuration, and the [`SessionStore`] of each
+/// process that uses it, built on first use in that process with the configured reaper.
+pub struct ProcessStore {
+    config: Config,
+    local: ProcessLocal<(SessionStore, Option<ReaperHandle>)>,
+}
+
+impl fmt::Debug for ProcessStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessStore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProcessStore {
+    /// A handle for `config`; makes no request and builds nothing yet.
+    pub fn new(config: Config) -> Self {
+        ProcessStore {
+            config,
+            local: ProcessLocal::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store of this process: built on first use in each process (a forked child cannot
+    /// use its parent's connections), with the configured reaper started. Must run on this
+    /// process's runtime.
+    pub async fn store(&self) -> connect_dynamodb_core::Result<SessionStore> {
+        if let Some((store, _)) = self.local.get() {
+            return Ok(store.clone());
+        }
+        let store = SessionStore::connect(self.config.clone()).await?;
+        let reaper = store.start_configured_reaper()?;
+        Ok(self.local.install((store, reaper)).0.clone())
+    }
+
+    /// Whether this process has built its store.
+    pub fn is_built(&self) -> bool {
+        self.local.get().is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_runtime_per_process() {
+        let a = runtime().expect("runtime") as *const Runtime;
+        let b = runtime().expect("runtime") as *const Runtime;
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn block_on_works_inside_a_runtime() {
+        let value = block_on(async { 1 }).expect("outside");
+        assert_eq!(value, 1);
+        let inner = runtime()
+            .expect("runtime")
+            .block_on(async { block_on(async { 2 }) })
+            .expect("inside");
+        assert_eq!(inner, 2);
+    }
+
+    #[test]
+    fn kept_objects_stay_listed() {
+        let before = kept_count();
+        keep_forever(Box::into_raw(Box::new(7u8)).cast());
+        keep_forever(ptr::null_mut());
+        assert!(kept_count() > before);
+    }
+
+    #[test]
+    fn a_process_local_value_is_installed_once() {
+        let local = ProcessLocal::new();
+        assert_eq!(local.get(), None);
+        assert_eq!(*local.install(1), 1);
+        assert_eq!(
+            *local.install(2),
+            1,
+            "the first value of this process stays"
+        );
+        assert_eq!(local.get(), Some(&1));
+    }
+
+    #[test]
+    fn a_forked_child_gets_its_own_generation_and_runtime() {
+        let parent = process_id();
+        let parent_runtime = runtime().expect("runtime") as *const Runtime as usize;
+        let local = ProcessLocal::new();
+        local.install(String::from("parent"));
+        // SAFETY: the child only uses this crate's lock-free state and `_exit`s.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let child = process_id();
+            let fresh = runtime().map(|r| r as *const Runtime as usize);
+            let ok = child != parent
+                && child.generation == parent.generation + 1
+                && local.get().is_none()
+                && fresh.is_ok_and(|r| r != parent_runtime)
+                && block_on(async { 3 }) == Ok(3);
+            // SAFETY: ends the child without running the parent's destructors.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just forked.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        assert_eq!(local.get().map(String::as_str), Some("parent"));
+    }
+}

@@ -1,0 +1,243 @@
+//! Session expiry: how an expiry is converted, rounded, bounded and read back, in one place,
+//! and the clock the store reads "now" from.
+//!
+//! Every face converts its own time type through these functions (epoch milliseconds in
+//! JavaScript, `datetime` in Python, epoch seconds in C), so the valid range, the rounding and
+//! the reading of legacy values are decided here only:
+//!
+//! - The store writes whole epoch seconds, rounded up, so DynamoDB's TTL reads them
+//!   unambiguously and a session never expires before the time it was given.
+//! - An expiry the store accepts lies from the epoch up to, not including, 10^11 seconds (the
+//!   year 5138): larger stored values are read as milliseconds, so none may be written.
+//! - A stored value of 10^11 or more is epoch milliseconds (connect-dynamodb up to 1.0.11);
+//!   fractional seconds (3.0.3 and later) and whole seconds are read as they are. A stored
+//!   value past the last second of the year 9999 is not a usable expiry.
+//! - A session is expired when its expiry is at or before now.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result};
+
+/// Stored `expires` values at or above this are epoch milliseconds (connect-dynamodb <= 1.0.11).
+pub const MILLIS_THRESHOLD: f64 = 1e11;
+/// The latest expiry the store writes, in epoch seconds: one second below [`MILLIS_THRESHOLD`].
+pub const MAX_EXPIRES_SECS: i64 = 99_999_999_999;
+/// The last second of the year 9999: a stored expiry past it is not a usable expiry.
+pub(crate) const LATEST_STORED_SECS: f64 = 253_402_300_799.0;
+
+const OUT_OF_RANGE: &str = "expiry must lie between 1970 and the year 5000";
+
+/// Seconds since the Unix epoch, as a float; negative before 1970.
+pub fn epoch_secs(t: SystemTime) -> f64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    }
+}
+
+/// Milliseconds since the Unix epoch, as a float (JavaScript's `Date` value).
+pub fn epoch_millis(t: SystemTime) -> f64 {
+    epoch_secs(t) * 1000.0
+}
+
+/// The expiry at `secs` seconds after the epoch, as a caller gives it: `INVALID_ARGUMENT`
+/// unless it lies in the range the store writes (NaN and infinities included).
+pub fn from_epoch_secs(secs: f64) -> Result<SystemTime> {
+    if !(0.0..=MAX_EXPIRES_SECS as f64).contains(&secs) {
+        return Err(Error::invalid_argument(OUT_OF_RANGE));
+    }
+    Ok(UNIX_EPOCH + Duration::from_secs_f64(secs))
+}
+
+/// The expiry at `millis` milliseconds after the epoch (a JavaScript `Date` value), checked
+/// as [`from_epoch_secs`] checks it.
+pub fn from_epoch_millis(millis: f64) -> Result<SystemTime> {
+    from_epoch_secs(millis / 1000.0)
+}
+
+/// The `expires` number the store writes for `expires_at`: whole epoch seconds, rounded up;
+/// `INVALID_ARGUMENT` out of range.
+pub fn stored_secs(expires_at: SystemTime) -> Result<i64> {
+    let secs = epoch_secs(expires_at).ceil();
+    if !(0.0..=MAX_EXPIRES_SECS as f64).contains(&secs) {
+        return Err(Error::invalid_argument(OUT_OF_RANGE));
+    }
+    Ok(secs as i64)
+}
+
+/// A time from epoch seconds that are known to be in range (stored or already checked).
+pub(crate) fn at_epoch_secs(secs: f64) -> SystemTime {
+    if secs >= 0.0 {
+        UNIX_EPOCH + Duration::from_secs_f64(secs)
+    } else {
+        UNIX_EPOCH - Duration::from_secs_f64(-secs)
+    }
+}
+
+/// Reads a stored `expires` number in any published encoding, as epoch seconds.
+pub(crate) fn parse_stored(number: &str) -> Option<f64> {
+    let value: f64 = number.trim().parse().ok()?;
+    let secs = if value >= MILLIS_THRESHOLD {
+        value / 1000.0
+    } else {
+        value
+    };
+    // Also rejects NaN and infinities, which no comparison holds for.
+    (-LATEST_STORED_SECS..=LATEST_STORED_SECS)
+        .contains(&secs)
+        .then_some(secs)
+}
+
+/// The `expires` value to write for an expiry, as DynamoDB number text and as seconds.
+pub(crate) fn encode(expires_at: SystemTime) -> Result<(String, f64)> {
+    let secs = stored_secs(expires_at)?;
+    Ok((secs.to_string(), secs as f64))
+}
+
+/// Where the store reads the current time: the system clock, or a [`ManualClock`] in tests.
+///
+/// Every expiry decision of the store (is a session expired, is a touch throttled, when does a
+/// session stored without an expiry end, which items the reaper deletes) reads this clock.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system's wall clock, the default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that moves only when told to, for tests of expiry and touch throttling that must not
+/// wait on the wall clock. Clones share the same time.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<SystemTime>>,
+}
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: SystemTime) -> Self {
+        ManualClock {
+            now: Arc::new(Mutex::new(start)),
+        }
+    }
+
+    /// A clock standing at the system clock's current time.
+    pub fn starting_now() -> Self {
+        ManualClock::new(SystemTime::now())
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        *now += by;
+    }
+
+    /// Sets the clock to `to`.
+    pub fn set(&self, to: SystemTime) {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A shareable clock, as a [`Config`](crate::Config) holds it.
+#[derive(Clone)]
+pub(crate) struct SharedClock(pub(crate) Arc<dyn Clock>);
+
+impl Default for SharedClock {
+    fn default() -> Self {
+        SharedClock(Arc::new(SystemClock))
+    }
+}
+
+impl fmt::Debug for SharedClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn reads_every_expires_encoding() {
+        assert_eq!(parse_stored("1764000100"), Some(1_764_000_100.0));
+        assert_eq!(parse_stored("1764000100.523"), Some(1_764_000_100.523));
+        assert_eq!(parse_stored("1764000100523"), Some(1_764_000_100.523));
+        assert_eq!(parse_stored("1e3"), Some(1000.0));
+        assert_eq!(parse_stored("abc"), None);
+        assert_eq!(parse_stored("NaN"), None);
+        assert_eq!(parse_stored("inf"), None);
+        assert_eq!(parse_stored("1e300"), None, "beyond the year 9999");
+        assert_eq!(parse_stored("-1e300"), None);
+    }
+
+    #[test]
+    fn writes_whole_seconds_rounded_up() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_764_000_000_001);
+        assert_eq!(encode(t).expect("valid").0, "1764000001");
+        let t = UNIX_EPOCH + Duration::from_secs(1_764_000_000);
+        assert_eq!(encode(t).expect("valid").0, "1764000000");
+        assert_eq!(stored_secs(t).expect("valid"), 1_764_000_000);
+        let far = UNIX_EPOCH + Duration::from_secs(200_000_000_000);
+        assert_eq!(
+            encode(far).expect_err("too far").kind(),
+            ErrorKind::InvalidArgument
+        );
+        let last = UNIX_EPOCH + Duration::from_secs(MAX_EXPIRES_SECS as u64);
+        assert_eq!(stored_secs(last).expect("last"), MAX_EXPIRES_SECS);
+        let before_epoch = UNIX_EPOCH - Duration::from_secs(2);
+        assert!(stored_secs(before_epoch).is_err());
+    }
+
+    #[test]
+    fn callers_expiries_are_range_checked() {
+        assert_eq!(
+            epoch_secs(from_epoch_secs(1_764_000_000.5).expect("valid")),
+            1_764_000_000.5
+        );
+        assert_eq!(
+            epoch_millis(from_epoch_millis(1_764_000_000_500.0).expect("valid")),
+            1_764_000_000_500.0
+        );
+        for bad in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1.0,
+            1e11,
+            1e300,
+        ] {
+            let err = from_epoch_secs(bad).expect_err("out of range");
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        }
+        assert!(from_epoch_millis(1e14).is_err());
+    }
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told() {
+        let start = UNIX_EPOCH + Duration::from_secs(1_000);
+        let clock = ManualClock::new(start);
+        let shared = clock.clone();
+        assert_eq!(clock.now(), start);
+        shared.advance(Duration::from_secs(5));
+        assert_eq!(clock.now(), start + Duration::from_secs(5));
+        clock.set(start);
+        assert_eq!(shared.now(), start);
+    }
+}
