@@ -13,10 +13,10 @@ NAPI := cd $(NODE_DIR) && npx --no-install napi
 # of them, building the addon after the core's tests does not recompile the AWS SDK.
 export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 
-# The Python face (bindings-python/) and the C face (ffi/, include/) keep their targets in
-# mk/: python-build, test-python, bench-python, lint-python; c-build, test-c, lint-c, header,
-# install.
-include mk/python.mk mk/c.mk
+# The Rust core (core/), the Python face (bindings-python/) and the C face (ffi/, include/)
+# keep their targets in mk/: test-rust, lint-rust, lint-version; python-build, test-python,
+# bench-python, lint-python; c-build, test-c, lint-c, header, install.
+include mk/rust.mk mk/python.mk mk/c.mk
 
 .PHONY: help
 help: ## List the targets
@@ -38,7 +38,7 @@ test: build ## Build and run every test suite against a fresh DynamoDB Local (fe
 
 .PHONY: test-suites
 test-suites: # The suites, run by `make test` inside DynamoDB Local's lifetime
-	$(CARGO) test --workspace
+	$(MAKE) --no-print-directory test-rust-suite
 	cd $(NODE_DIR) && node --test --test-concurrency=1 --test-timeout=120000 test/*.test.js
 	cd $(NODE_DIR) && npx --no-install tsc -p test/tsconfig.json
 	$(MAKE) --no-print-directory test-python-suite test-c-suite
@@ -49,9 +49,7 @@ bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 and Flask-Session o
 	$(MAKE) --no-print-directory bench-python
 
 .PHONY: lint
-lint: node-build lint-python lint-c ## Check formatting, clippy, biome, ruff and the generated bindings and header
-	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+lint: node-build lint-rust lint-python lint-c ## Check formatting, clippy, biome, ruff, the one version and the generated bindings and header
 	cd $(NODE_DIR) && npx --no-install biome ci --error-on-warnings .
 	git diff --exit-code -- $(NODE_DIR)/native.js $(NODE_DIR)/native.d.ts || \
 		{ echo "the committed native.js/native.d.ts differ from a fresh build: commit them"; exit 1; }

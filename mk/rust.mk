@@ -1,0 +1,17 @@
+# The Rust core: core/ (crate connect-dynamodb-core) and core/runtime/ (the process-local
+# runtime the C and Python faces share), and the workspace-wide Rust checks.
+
+.PHONY: test-rust test-rust-suite lint-rust lint-version
+test-rust: ## Run only the Rust tests (against a fresh DynamoDB Local)
+	$(CARGO) build --workspace --tests
+	$(DYNAMODB_LOCAL) run -- $(MAKE) --no-print-directory test-rust-suite
+
+test-rust-suite: # The Rust suites of every crate, run inside DynamoDB Local's lifetime
+	$(CARGO) test --workspace
+
+lint-rust: lint-version ## rustfmt and clippy over the whole workspace
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+lint-version: ## Check that the npm package, the wheel and the C library carry the one version
+	scripts/check-version.sh
