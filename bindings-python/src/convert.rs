@@ -1,17 +1,16 @@
-//! Python values to the core's types: durations, expiries, billing, extra attributes, counts.
+//! Call arguments to the core's types: session ids, session text, expiries (through the
+//! core's `expiry` module), durations, extra attributes; and times back to `datetime`.
 //!
 //! Wrong types are `TypeError`s; values of the right type that the store cannot use are the
-//! package's `ConfigError` (constructor options) or `InvalidArgumentError` (call arguments).
+//! package's `InvalidArgumentError` (or `SerializationError` for session text).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use connect_dynamodb_core::{Billing, ItemAttribute};
+use connect_dynamodb_core::{ConfigField, ItemAttribute, expiry};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType,
-};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyString, PyType};
 
 use crate::error::{StoreError, type_error};
 
@@ -71,12 +70,6 @@ impl<'a, 'py> FromPyObject<'a, 'py> for SessionText {
     }
 }
 
-/// Seconds beyond which no duration or expiry is usable (about 31,700 years).
-const MAX_SECONDS: f64 = 1e12;
-
-/// The last second `datetime` can show (9999-12-31T23:59:59Z).
-const MAX_DATETIME_SECONDS: f64 = 253_402_300_799.0;
-
 fn datetime_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     TYPE.import(py, "datetime", "datetime")
@@ -101,7 +94,7 @@ fn utc(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 }
 
 /// A plain number (int or float, not bool) as f64; ints too large for a float are infinite.
-fn number(value: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+pub(crate) fn number(value: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
     if value.is_instance_of::<PyBool>() {
         return Ok(None);
     }
@@ -114,8 +107,8 @@ fn number(value: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
     Ok(None)
 }
 
-/// Seconds from an int, a float or a `datetime.timedelta`.
-fn seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
+/// Seconds from an int, a float or a `datetime.timedelta`, unchecked: the core checks them.
+pub(crate) fn seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
     if let Some(secs) = number(value)? {
         return Ok(secs);
     }
@@ -128,137 +121,50 @@ fn seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
     ))
 }
 
-fn duration_of(secs: f64) -> Option<Duration> {
-    if secs.is_finite() && (0.0..=MAX_SECONDS).contains(&secs) {
-        Duration::try_from_secs_f64(secs).ok()
-    } else {
-        None
-    }
-}
-
-/// A duration option of the constructor; the core checks its range.
-pub(crate) fn config_duration(field: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
-    let secs = seconds(value, &format!("`{field}`"))?;
-    duration_of(secs).ok_or_else(|| {
-        StoreError::invalid_config(field, "must be a finite, non-negative number of seconds").into()
-    })
-}
-
-/// A duration argument of a method (the reaper interval); the core checks its range.
+/// A duration argument of a method (a reaper interval, a clock's step): seconds or a
+/// timedelta, converted by the core's rules for durations.
 pub(crate) fn argument_duration(what: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
     let secs = seconds(value, what)?;
-    duration_of(secs).ok_or_else(|| {
+    // Any field converts alike; the error is an argument's, not the field's.
+    ConfigField::ReapInterval.seconds(secs).map_err(|_| {
         StoreError::invalid_argument(format!(
-            "{what} must be a finite, non-negative number of seconds"
+            "{what} must be a number of seconds from 0 to 100 years"
         ))
         .into()
     })
 }
 
 /// An expiry: `None`, a `datetime` (aware, or naive in local time as `datetime.timestamp()`
-/// reads it), or epoch seconds.
+/// reads it), or epoch seconds; the core checks the range.
 pub(crate) fn expiry(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<SystemTime>> {
-    let Some(value) = value.filter(|v| !v.is_none()) else {
-        return Ok(None);
-    };
-    let unusable = || StoreError::invalid_argument("`expires` is not a usable time");
+    match value.filter(|v| !v.is_none()) {
+        Some(value) => required_expiry(value).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// An expiry that must be given: a `datetime` or epoch seconds.
+pub(crate) fn required_expiry(value: &Bound<'_, PyAny>) -> PyResult<SystemTime> {
     let secs = if let Some(secs) = number(value)? {
         secs
     } else if value.is_instance(datetime_type(value.py())?)? {
         value
             .call_method0("timestamp")
             .and_then(|t| t.extract::<f64>())
-            .map_err(|_| unusable())?
+            // A naive datetime outside the platform's local-time range.
+            .unwrap_or(f64::NAN)
     } else {
         return Err(type_error(
             "`expires`",
             "a datetime.datetime, epoch seconds (int or float) or None",
         ));
     };
-    if !secs.is_finite() || secs.abs() > MAX_SECONDS {
-        return Err(unusable().into());
-    }
-    let offset = Duration::from_secs_f64(secs.abs());
-    Ok(Some(if secs >= 0.0 {
-        UNIX_EPOCH + offset
-    } else {
-        UNIX_EPOCH - offset
-    }))
+    Ok(expiry::from_epoch_secs(secs).map_err(StoreError::from)?)
 }
 
-/// Epoch seconds of a time.
-pub(crate) fn epoch_seconds(t: SystemTime) -> f64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(before) => -before.duration().as_secs_f64(),
-    }
-}
-
-/// An aware UTC `datetime` of epoch seconds (capped at `datetime`'s last second).
-pub(crate) fn utc_datetime(py: Python<'_>, secs: f64) -> PyResult<Bound<'_, PyAny>> {
-    let datetime = datetime_type(py)?;
-    let utc = utc(py)?;
-    if secs >= MAX_DATETIME_SECONDS {
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("tzinfo", utc)?;
-        return datetime
-            .getattr("max")?
-            .call_method("replace", (), Some(&kwargs));
-    }
-    datetime.call_method1("fromtimestamp", (secs, utc))
-}
-
-/// The `billing` option: `"PAY_PER_REQUEST"`, `"PROVISIONED"` (5 read and 5 write units) or
-/// `("PROVISIONED", read, write)`.
-pub(crate) fn billing(value: &Bound<'_, PyAny>) -> PyResult<Billing> {
-    let invalid = || -> PyErr {
-        StoreError::invalid_config(
-            "billing",
-            "must be \"PAY_PER_REQUEST\", \"PROVISIONED\" or (\"PROVISIONED\", read, write)",
-        )
-        .into()
-    };
-    if let Ok(mode) = value.cast::<PyString>() {
-        return match mode.to_cow()?.as_ref() {
-            "PAY_PER_REQUEST" => Ok(Billing::OnDemand),
-            "PROVISIONED" => Ok(Billing::Provisioned { read: 5, write: 5 }),
-            _ => Err(invalid()),
-        };
-    }
-    let Ok(tuple) = value.cast::<PyTuple>() else {
-        return Err(invalid());
-    };
-    if tuple.len() != 3 {
-        return Err(invalid());
-    }
-    let mode = tuple.get_item(0)?;
-    if !mode.is_instance_of::<PyString>() || mode.extract::<String>()? != "PROVISIONED" {
-        return Err(invalid());
-    }
-    let capacity = |item: Bound<'_, PyAny>| -> PyResult<i64> {
-        if item.is_instance_of::<PyBool>() || !item.is_instance_of::<PyInt>() {
-            return Err(invalid());
-        }
-        // Out-of-range capacities become 0, which the core rejects with its own message.
-        Ok(item.extract::<i64>().unwrap_or(0))
-    };
-    Ok(Billing::Provisioned {
-        read: capacity(tuple.get_item(1)?)?,
-        write: capacity(tuple.get_item(2)?)?,
-    })
-}
-
-/// A count option (`max_attempts`, `scan_segments`): an int; the core checks its range.
-pub(crate) fn count(field: &str, value: &Bound<'_, PyAny>) -> PyResult<u32> {
-    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
-        return Err(type_error(&format!("`{field}`"), "an int"));
-    }
-    // Out-of-range values become 0, outside every count's range: the core names the range.
-    Ok(value
-        .extract::<i64>()
-        .ok()
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(0))
+/// An aware UTC `datetime` of a time.
+pub(crate) fn utc_datetime(py: Python<'_>, at: SystemTime) -> PyResult<Bound<'_, PyAny>> {
+    datetime_type(py)?.call_method1("fromtimestamp", (expiry::epoch_secs(at), utc(py)?))
 }
 
 /// Extra attributes written beside the session: str, int, float or bytes values.

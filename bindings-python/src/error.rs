@@ -3,12 +3,14 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use connect_dynamodb_core::ErrorKind;
+use connect_dynamodb_core::{ConfigField, ErrorKind};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
 use pyo3::{IntoPyObject, IntoPyObjectExt};
+
+use crate::options::option_name;
 
 /// A failure on its way to Python: the kind token, whether a retry may succeed, and a message
 /// that never holds a session id, a secret or a credential.
@@ -43,11 +45,11 @@ impl StoreError {
         StoreError::new(ErrorKind::InvalidArgument, message)
     }
 
-    /// An invalid constructor option, worded as the core words its own.
-    pub(crate) fn invalid_config(field: &str, problem: &str) -> Self {
+    /// An invalid constructor option: the message names the Python option of `field`.
+    pub(crate) fn invalid_config(field: ConfigField, problem: &str) -> Self {
         StoreError::new(
             ErrorKind::InvalidConfig,
-            format!("invalid configuration `{field}`: {problem}"),
+            format!("invalid option `{}`: {problem}", option_name(field)),
         )
     }
 
@@ -80,12 +82,8 @@ impl StoreError {
 
 impl From<connect_dynamodb_core::Error> for StoreError {
     fn from(err: connect_dynamodb_core::Error) -> Self {
-        use connect_dynamodb_core::ConfigField;
-        // The provisioned capacities are given together, as `billing`.
-        if let (Some(ConfigField::ReadCapacity | ConfigField::WriteCapacity), Some(problem)) =
-            (err.config_field(), err.config_problem())
-        {
-            return StoreError::invalid_config("billing", problem);
+        if let (Some(field), Some(problem)) = (err.config_field(), err.config_problem()) {
+            return StoreError::invalid_config(field, problem);
         }
         StoreError {
             code: err.code(),
@@ -150,4 +148,20 @@ pub(crate) fn guard<T>(body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
 /// A `TypeError` naming what an argument must be.
 pub(crate) fn type_error(what: &str, must_be: &str) -> PyErr {
     PyTypeError::new_err(format!("{what} must be {must_be}"))
+}
+
+impl From<connect_dynamodb_runtime::RuntimeError> for StoreError {
+    fn from(err: connect_dynamodb_runtime::RuntimeError) -> Self {
+        StoreError::internal(err.message())
+    }
+}
+
+/// The core's error kinds, as `[(code, retryable_default)]`: the list the package's
+/// exception classes are tested against.
+#[pyfunction]
+pub(crate) fn error_kinds() -> Vec<(&'static str, bool)> {
+    ErrorKind::ALL
+        .iter()
+        .map(|kind| (kind.as_str(), kind.retryable_by_default()))
+        .collect()
 }

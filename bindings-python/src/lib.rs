@@ -6,16 +6,22 @@
 //! - `SessionStore` blocks the calling thread without the GIL while it waits on DynamoDB, and
 //!   takes the GIL back every 50 ms to run Python's signal handlers (Ctrl-C interrupts it).
 //! - `AsyncSessionStore` returns asyncio futures, through pyo3-async-runtimes' generic
-//!   runtime traits over this module's own runtime; the package subclasses it with coroutine
-//!   methods.
+//!   runtime traits over the process-local runtime; the package subclasses it with coroutine
+//!   methods. Both are generated from one declaration (`store.rs`).
 //! - Both survive `os.fork()`: the runtime and the DynamoDB client are rebuilt in the child
-//!   (see [`runtime`]).
+//!   by `connect-dynamodb-runtime`.
 //! - A Rust panic reaches Python as `InternalError`, never as pyo3's `PanicException`.
+//!
+//! Modules: `options` (the constructor's options, the core's defaults, the config-field
+//! table), `convert` (call arguments), `values` (the value classes), `store` (the stores),
+//! `runtime` (blocking and asyncio glue), `error` (exceptions).
 
 mod convert;
 mod error;
+mod options;
 mod runtime;
 mod store;
+mod values;
 
 use pyo3::prelude::*;
 
@@ -25,18 +31,20 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<store::PySessionStore>()?;
     m.add_class::<store::PyAsyncSessionStore>()?;
-    m.add_class::<store::StoredSession>()?;
-    m.add_class::<store::ReapReport>()?;
-    m.add_class::<store::PyCredentials>()?;
+    m.add_class::<values::StoredSession>()?;
+    m.add_class::<values::TouchResult>()?;
+    m.add_class::<values::ReapReport>()?;
+    m.add_class::<values::PyCredentials>()?;
+    m.add_class::<values::PyManualClock>()?;
+    m.add("DEFAULTS", options::defaults(py)?)?;
+    m.add(
+        "OPTIONS",
+        pyo3::types::PyTuple::new(py, options::OPTION_NAMES)?,
+    )?;
+    m.add_function(wrap_pyfunction!(error::error_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(options::_config_fields, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_async_for_tests, m)?)?;
-    let after_fork = wrap_pyfunction!(runtime::_after_fork_in_child, m)?;
-    m.add_function(after_fork.clone())?;
-    let kwargs = pyo3::types::PyDict::new(py);
-    kwargs.set_item("after_in_child", after_fork)?;
-    py.import("os")?
-        .getattr("register_at_fork")?
-        .call((), Some(&kwargs))?;
     Ok(())
 }
 
@@ -50,7 +58,7 @@ fn _panic_for_tests() -> PyResult<()> {
 /// An awaitable whose future panics: the same proof for the asyncio path. Not part of the API.
 #[pyfunction]
 fn _panic_async_for_tests(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    store::awaitable(py, async {
+    runtime::awaitable(py, async {
         if std::process::id() > 0 {
             panic!("a panic in a future, raised on purpose");
         }

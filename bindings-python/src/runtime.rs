@@ -1,89 +1,24 @@
-//! The Tokio runtime the native module runs on, rebuilt in the child after `fork()`.
-//!
-//! A Tokio runtime's threads do not survive `fork()`: in the child only the forking thread
-//! exists, so the parent's runtime (and every connection pool bound to its reactor) is dead
-//! there. Each process therefore gets its own runtime, built on first use. The runtime of a
-//! parent is never dropped in the child (dropping it would wait for threads that do not exist):
-//! it is leaked with `mem::forget`.
-//!
-//! A process is recognised by its pid and by a fork generation that
-//! `os.register_at_fork(after_in_child=...)` bumps, so that even a reused pid is not mistaken
-//! for the process that built a runtime.
-//!
-//! The state here is only touched by threads that hold the GIL (or, for spawning, by the
-//! runtime's own threads, which use their current runtime). `os.fork()` runs with the GIL
-//! held, so no other thread is inside these critical sections when the process forks.
+//! Runtime glue: blocking calls and asyncio awaitables over the process-local Tokio runtime of
+//! `connect-dynamodb-runtime`, which is rebuilt in a forked child (its fork generation is
+//! bumped by a `pthread_atfork` handler, so `os.fork()` needs no hook here).
 
 use std::cell::OnceCell;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
+use futures_util::FutureExt;
 use pyo3::prelude::*;
 use pyo3_async_runtimes::TaskLocals;
 use pyo3_async_runtimes::generic::{ContextExt, Runtime};
 use tokio::runtime::Handle;
 
-use crate::error::StoreError;
+use crate::error::{Answer, StoreError};
 
-/// Bumped in the child after every `os.fork()`.
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
-
-/// Identifies the current process: its pid and its fork generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ProcessId {
-    pid: u32,
-    generation: u64,
-}
-
-/// The current process.
-pub(crate) fn process_id() -> ProcessId {
-    ProcessId {
-        pid: std::process::id(),
-        generation: FORK_GENERATION.load(Ordering::Acquire),
-    }
-}
-
-/// Registered with `os.register_at_fork(after_in_child=...)` by the module.
-#[pyfunction]
-pub(crate) fn _after_fork_in_child() {
-    FORK_GENERATION.fetch_add(1, Ordering::AcqRel);
-}
-
-struct ProcessRuntime {
-    process: ProcessId,
-    runtime: tokio::runtime::Runtime,
-}
-
-static RUNTIME: Mutex<Option<ProcessRuntime>> = Mutex::new(None);
-
-/// The current process's runtime, built on first use in each process.
-///
-/// One worker thread: a store call spends nearly all its time waiting on DynamoDB, and the
-/// sync store polls its own future on the calling thread. The blocking pool hands results back
-/// to asyncio (it takes the GIL there, never on the worker).
+/// A handle of this process's runtime, built on first use in each process.
 pub(crate) fn handle() -> Result<Handle, StoreError> {
-    let process = process_id();
-    let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(current) = slot.as_ref()
-        && current.process == process
-    {
-        return Ok(current.runtime.handle().clone());
-    }
-    if let Some(stale) = slot.take() {
-        // The parent's runtime: its threads are gone, dropping it would wait for them forever.
-        std::mem::forget(stale);
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("connect-dynamodb")
-        .enable_all()
-        .build()
-        .map_err(|_| StoreError::internal("could not start the Tokio runtime"))?;
-    let handle = runtime.handle().clone();
-    *slot = Some(ProcessRuntime { process, runtime });
-    Ok(handle)
+    Ok(connect_dynamodb_runtime::handle()?)
 }
 
 /// The runtime to spawn on: the current one on the runtime's own threads, else the process's.
@@ -139,4 +74,48 @@ impl ContextExt for ForkSafeRuntime {
             .try_with(|cell| cell.get().cloned())
             .unwrap_or_default()
     }
+}
+
+/// How often a blocking call takes the GIL back to run Python's signal handlers.
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// Runs `future` on this process's runtime, blocking the calling thread without the GIL until
+/// it ends.
+///
+/// Every [`SIGNAL_CHECK`] the thread takes the GIL back to run the signal handlers, so Ctrl-C
+/// (or any handler that raises) interrupts the call: the handler's exception is raised and
+/// the future is dropped, which abandons the request.
+pub(crate) fn wait<T, Fut>(py: Python<'_>, future: Fut) -> PyResult<T>
+where
+    T: Send,
+    Fut: Future<Output = T> + Send,
+{
+    let handle = handle()?;
+    let mut future = std::pin::pin!(future);
+    loop {
+        let step = py.detach(|| {
+            // The timer is made inside the runtime: it needs the runtime's time driver.
+            handle.block_on(async { tokio::time::timeout(SIGNAL_CHECK, future.as_mut()).await })
+        });
+        match step {
+            Ok(value) => return Ok(value),
+            Err(_elapsed) => py.check_signals()?,
+        }
+    }
+}
+
+/// An asyncio awaitable of `future`'s outcome; a panic in it becomes `InternalError`.
+pub(crate) fn awaitable<T, Fut>(py: Python<'_>, future: Fut) -> PyResult<Bound<'_, PyAny>>
+where
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+    Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+{
+    // Built here, so that spawning cannot fail later.
+    handle()?;
+    pyo3_async_runtimes::generic::future_into_py::<ForkSafeRuntime, _, Answer<T>>(py, async move {
+        let outcome = AssertUnwindSafe(future).catch_unwind().await;
+        Ok(Answer(
+            outcome.unwrap_or_else(|_| Err(StoreError::panicked())),
+        ))
+    })
 }

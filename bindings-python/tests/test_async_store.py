@@ -217,6 +217,7 @@ def test_a_loop_that_ends_with_calls_in_flight_ends_quietly(
         attempt_timeout=30,
         operation_timeout=30,
         max_attempts=1,
+        first_use="nothing",
     )
 
     async def leave_calls_running() -> None:

@@ -88,7 +88,7 @@ def test_every_class_is_exported_from_the_package() -> None:
 
 
 def test_table_not_found(endpoint: str, table_name: str) -> None:
-    with SessionStore(table_name, endpoint=endpoint) as store:
+    with SessionStore(table_name, endpoint=endpoint, first_use="check") as store:
         with pytest.raises(TableNotFoundError) as caught:
             store.get("s")
     assert caught.value.code == "TABLE_NOT_FOUND"
@@ -217,7 +217,7 @@ def test_a_missing_region_without_endpoint_is_a_config_error(
     "options",
     [
         {"table": 5},
-        {"prefix": None},
+        {"prefix": 5},
         {"region": 1},
         {"credentials": ("a", "b")},
         {"consistent_read": "yes"},
@@ -323,7 +323,7 @@ async def test_a_panic_in_a_future_is_an_internal_error() -> None:
 async def test_async_errors_are_the_same_classes(
     endpoint: str, table_name: str, closed_endpoint: str
 ) -> None:
-    async with AsyncSessionStore(table_name, endpoint=endpoint) as store:
+    async with AsyncSessionStore(table_name, endpoint=endpoint, first_use="nothing") as store:
         with pytest.raises(TableNotFoundError):
             await store.get("s")
         with pytest.raises(InvalidArgumentError):
@@ -390,3 +390,59 @@ async def test_text_utf8_cannot_encode_is_a_typed_error_async(
         await call(async_store)
     check_unencodable(caught)
     assert await async_store.get("s") is None
+
+
+def test_the_exception_classes_are_the_cores_error_kinds() -> None:
+    core = sorted(_native.error_kinds())
+    ours = sorted((cls.code, cls.retryable) for cls, *_ in CLASSES)
+    assert ours == core
+    assert sorted(connect_dynamodb.exceptions._BY_CODE) == sorted(code for code, _ in core)
+
+
+def test_every_core_config_field_names_a_python_option() -> None:
+    options = set(_native.OPTIONS)
+    fields = _native._config_fields()
+    assert len(fields) >= 23
+    for field, option in fields:
+        assert option.split(".")[0] in options, field
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"first_use": "sometimes"}, "first_use"),
+        ({"first_use": 1}, "first_use"),
+        ({"first_use": "check", "create_table": True}, "first_use"),
+        ({"billing": ("PROVISIONED", 5, 40001)}, "billing"),
+    ],
+)
+def test_more_invalid_options_name_the_python_option(
+    endpoint: str, options: dict[str, Any], field: str
+) -> None:
+    for cls in (SessionStore, AsyncSessionStore):
+        with pytest.raises(ConfigError, match=f"^invalid option `{field}`: "):
+            cls(endpoint=endpoint, **options)
+
+
+def test_a_server_that_never_answers_times_out_within_ten_seconds_by_default(
+    silent_endpoint: str,
+) -> None:
+    # Every option but the endpoint at its default, the first-use table check included.
+    with SessionStore(endpoint=silent_endpoint) as store:
+        started = time.monotonic()
+        with pytest.raises(RequestTimeoutError):
+            store.get("s")
+        assert time.monotonic() - started < 10
+
+
+async def test_an_async_call_to_a_server_that_never_answers_times_out_within_ten_seconds(
+    silent_endpoint: str,
+) -> None:
+    store = AsyncSessionStore("sessions", endpoint=silent_endpoint)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RequestTimeoutError):
+            await store.get("s")
+        assert time.monotonic() - started < 10
+    finally:
+        store.close()

@@ -10,6 +10,7 @@ import pickle
 import time
 from typing import Any, Callable
 
+import connect_dynamodb
 import pytest
 from connect_dynamodb import (
     ConflictError,
@@ -377,3 +378,45 @@ def test_a_store_shows_no_credentials(endpoint: str, table_name: str) -> None:
     assert credentials.access_key_id == "AKIDVISIBLE"
     with SessionStore(table_name, endpoint=endpoint, credentials=credentials) as store:
         assert "SECRETVALUE" not in repr(store)
+
+
+def test_options_left_none_take_the_cores_defaults(endpoint: str) -> None:
+    with SessionStore(None, endpoint=endpoint, prefix=None, hash_key=None) as store:
+        assert store.table == connect_dynamodb.DEFAULTS["table"] == "sessions"
+        assert store.prefix == connect_dynamodb.DEFAULTS["prefix"] == "sess:"
+        assert store.hash_key == connect_dynamodb.DEFAULTS["hash_key"] == "id"
+    assert set(connect_dynamodb.DEFAULTS) >= set(connect_dynamodb._native.OPTIONS) - {
+        "create_table",
+        "clock",
+    }
+
+
+def test_a_missing_table_is_created_on_first_use_by_default(
+    endpoint: str, table_name: str, dynamodb: Any
+) -> None:
+    with SessionStore(table_name, endpoint=endpoint) as store:
+        assert store.table_exists() is False  # table calls are not session calls
+        store.set("s", '{"a": 1}')
+        got = store.get("s")
+        assert got is not None and got.data == '{"a": 1}'
+        assert store.verify_table() == []
+    ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == "expires"
+
+
+@pytest.mark.parametrize("first_use", ["check", "nothing"])
+def test_first_use_check_and_nothing_leave_a_missing_table_missing(
+    endpoint: str, table_name: str, first_use: str
+) -> None:
+    with SessionStore(table_name, endpoint=endpoint, first_use=first_use) as store:
+        with pytest.raises(TableNotFoundError):
+            store.get("s")
+        assert store.table_exists() is False
+
+
+def test_first_use_check_passes_on_an_existing_table(
+    store_factory: Callable[..., SessionStore],
+) -> None:
+    store = store_factory(first_use="check")
+    store.set("s", "{}")
+    assert store.get("s") is not None

@@ -8,19 +8,20 @@ table. The framework integrations live in ``connect_dynamodb.contrib``.
 
 from __future__ import annotations
 
-import datetime as _dt
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal, Union
+import functools
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
 from . import _native
 from ._native import (
+    DEFAULTS,
     Credentials,
     ReapReport,
     SessionStore,
     StoredSession,
+    TouchResult,
     __version__,
 )
 from .exceptions import (
@@ -40,6 +41,7 @@ from .exceptions import (
 )
 
 __all__ = [
+    "DEFAULTS",
     "AsyncSessionStore",
     "AuthError",
     "ConfigError",
@@ -57,13 +59,21 @@ __all__ = [
     "StoredSession",
     "TableNotFoundError",
     "ThrottledError",
+    "TouchResult",
     "TransportError",
     "__version__",
 ]
 
-_Expires = Union[_dt.datetime, int, float, None]
-_Seconds = Union[int, float, _dt.timedelta]
-_AttributeValue = Union[str, int, float, bytes, bytearray]
+
+def _coroutine(name: str) -> Any:
+    """The coroutine method awaiting the native method ``name`` (which returns a future)."""
+    native = getattr(_native.AsyncSessionStore, name)
+
+    @functools.wraps(native)
+    async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return await native(self, *args, **kwargs)
+
+    return method
 
 
 class AsyncSessionStore(_native.AsyncSessionStore):
@@ -79,80 +89,13 @@ class AsyncSessionStore(_native.AsyncSessionStore):
 
     __slots__ = ()
 
-    async def get(self, sid: str) -> StoredSession | None:
-        """The session ``sid``, or None when it is missing, expired or unreadable."""
-        return await super().get(sid)
-
-    async def set(
-        self,
-        sid: str,
-        data: str,
-        expires: _Expires = None,
-        *,
-        if_absent: bool = False,
-        if_present: bool = False,
-        attributes: Mapping[str, _AttributeValue] | None = None,
-    ) -> None:
-        """Stores ``data`` (JSON text) under ``sid``; see :meth:`SessionStore.set`."""
-        await super().set(
-            sid, data, expires, if_absent=if_absent, if_present=if_present, attributes=attributes
-        )
-
-    async def touch(
-        self, sid: str, expires: _Expires = None
-    ) -> Literal["updated", "throttled", "not_found"]:
-        """Moves the expiry of a live session: "updated", "throttled" or "not_found"."""
-        return await super().touch(sid, expires)
-
-    async def destroy(self, sid: str) -> None:
-        """Deletes the session ``sid``; deleting a missing session is not an error."""
-        await super().destroy(sid)
-
-    async def ids(self) -> list[str]:
-        """The ids of all live sessions of this store's prefix."""
-        return await super().ids()
-
-    async def all(self) -> dict[str, StoredSession]:
-        """All live sessions of this store's prefix, by id."""
-        return await super().all()
-
-    async def length(self) -> int:
-        """The number of live sessions of this store's prefix."""
-        return await super().length()
-
-    async def clear(self) -> ReapReport:
-        """Deletes every item of this store's prefix, live or expired."""
-        return await super().clear()
-
-    async def reap(self) -> ReapReport:
-        """One reaper pass: deletes the expired sessions of this store's prefix."""
-        return await super().reap()
-
-    async def table_exists(self) -> bool:
-        """Whether the table exists."""
-        return await super().table_exists()
-
-    async def create_table(self) -> bool:
-        """Creates the table (and its TTL) unless it exists; True when it was created now."""
-        return await super().create_table()
-
-    async def verify_table(self) -> list[str]:
-        """What is wrong with the table for this store; an empty list when nothing is."""
-        return await super().verify_table()
-
-    async def start_reaper(self, interval: _Seconds | None = None) -> None:
-        """Starts the background reaper every ``interval`` (default ``reap_interval``),
-        replacing a running one. It runs in this process only."""
-        await super().start_reaper(interval)
-
-    async def stop_reaper(self) -> None:
-        """Stops the background reaper, if one runs, and waits until it has stopped."""
-        await super().stop_reaper()
-
-    async def aclose(self) -> None:
-        """Stops the reaper and releases the client; later calls raise
-        InvalidArgumentError. Closing twice is harmless."""
-        await super().aclose()
+    # Every public method of the native class but ``close`` returns a future: each becomes a
+    # coroutine method here, with the native method's name, signature and docstring.
+    for _name in dir(_native.AsyncSessionStore):
+        if not _name.startswith("_") and _name != "close":
+            if callable(getattr(_native.AsyncSessionStore, _name)):
+                locals()[_name] = _coroutine(_name)
+    del _name
 
     async def __aenter__(self) -> Self:
         return self

@@ -8,18 +8,33 @@ from typing import Literal, final
 from typing_extensions import Self, TypeAlias, disjoint_base
 
 __all__ = [
+    "DEFAULTS",
+    "OPTIONS",
     "AsyncSessionStore",
     "Credentials",
+    "ManualClock",
     "ReapReport",
     "SessionStore",
     "StoredSession",
+    "TouchResult",
     "__version__",
-    "_after_fork_in_child",
+    "_config_fields",
     "_panic_async_for_tests",
     "_panic_for_tests",
+    "error_kinds",
 ]
 
 __version__: str
+
+#: The core's default of every option, by name: what an option left at ``None`` means.
+#: Durations in seconds; ``provisioned_capacity`` is the (read, write) of ``"PROVISIONED"``.
+DEFAULTS: dict[str, object]
+#: The keyword names of the stores' constructors, in order.
+OPTIONS: tuple[str, ...]
+
+# The core's error kinds: [(code, retryable_default)].
+def error_kinds() -> list[tuple[str, bool]]: ...
+def _config_fields() -> list[tuple[str, str]]: ...
 
 _Seconds: TypeAlias = int | float | datetime.timedelta
 _Expires: TypeAlias = datetime.datetime | int | float | None
@@ -28,6 +43,7 @@ _Billing: TypeAlias = (
 )
 _AttributeValue: TypeAlias = str | int | float | bytes | bytearray
 _TouchOutcome: TypeAlias = Literal["updated", "throttled", "not_found"]
+_FirstUse: TypeAlias = Literal["create", "check", "nothing"]
 
 @final
 class StoredSession:
@@ -38,6 +54,24 @@ class StoredSession:
     def expires(self) -> datetime.datetime: ...
     def __eq__(self, value: object, /) -> bool: ...
     def __reduce__(self) -> tuple[type[StoredSession], tuple[str, float]]: ...
+
+# What touch_result did: the outcome touch returns, and the expiry the store holds afterwards
+# (the new one when "updated", the stored one when "throttled", None when "not_found").
+@final
+class TouchResult:
+    @property
+    def outcome(self) -> _TouchOutcome: ...
+    @property
+    def expires(self) -> datetime.datetime | None: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+# A clock that moves only when told to (connect_dynamodb.testing).
+@final
+class ManualClock:
+    def __new__(cls, start: datetime.datetime | float | None = None) -> Self: ...
+    def now(self) -> datetime.datetime: ...
+    def advance(self, by: _Seconds) -> None: ...
+    def set(self, to: datetime.datetime | float) -> None: ...
 
 @final
 class ReapReport:
@@ -63,27 +97,30 @@ class Credentials:
 
 @disjoint_base
 class SessionStore:
+    # Every option defaults to None: the core's default (see DEFAULTS).
     def __new__(
         cls,
-        table: str = "sessions",
+        table: str | None = None,
         *,
-        prefix: str = "sess:",
-        hash_key: str = "id",
+        prefix: str | None = None,
+        hash_key: str | None = None,
         region: str | None = None,
         endpoint: str | None = None,
         credentials: Credentials | None = None,
-        consistent_read: bool = True,
+        consistent_read: bool | None = None,
         default_lifetime: _Seconds | None = None,
         touch_after: _Seconds | None = None,
         reap_interval: _Seconds | None = None,
         billing: _Billing | None = None,
-        create_table: bool = False,
+        first_use: _FirstUse | None = None,
+        create_table: bool | None = None,
         create_wait: _Seconds | None = None,
         connect_timeout: _Seconds | None = None,
         attempt_timeout: _Seconds | None = None,
         operation_timeout: _Seconds | None = None,
         max_attempts: int | None = None,
         scan_segments: int | None = None,
+        clock: ManualClock | None = None,
     ) -> Self: ...
     def get(self, sid: str) -> StoredSession | None: ...
     def set(
@@ -97,6 +134,7 @@ class SessionStore:
         attributes: Mapping[str, _AttributeValue] | None = None,
     ) -> None: ...
     def touch(self, sid: str, expires: _Expires = None) -> _TouchOutcome: ...
+    def touch_result(self, sid: str, expires: _Expires = None) -> TouchResult: ...
     def destroy(self, sid: str) -> None: ...
     def ids(self) -> list[str]: ...
     def all(self) -> dict[str, StoredSession]: ...
@@ -127,27 +165,30 @@ class SessionStore:
 
 @disjoint_base
 class AsyncSessionStore:
+    # Every option defaults to None: the core's default (see DEFAULTS).
     def __new__(
         cls,
-        table: str = "sessions",
+        table: str | None = None,
         *,
-        prefix: str = "sess:",
-        hash_key: str = "id",
+        prefix: str | None = None,
+        hash_key: str | None = None,
         region: str | None = None,
         endpoint: str | None = None,
         credentials: Credentials | None = None,
-        consistent_read: bool = True,
+        consistent_read: bool | None = None,
         default_lifetime: _Seconds | None = None,
         touch_after: _Seconds | None = None,
         reap_interval: _Seconds | None = None,
         billing: _Billing | None = None,
-        create_table: bool = False,
+        first_use: _FirstUse | None = None,
+        create_table: bool | None = None,
         create_wait: _Seconds | None = None,
         connect_timeout: _Seconds | None = None,
         attempt_timeout: _Seconds | None = None,
         operation_timeout: _Seconds | None = None,
         max_attempts: int | None = None,
         scan_segments: int | None = None,
+        clock: ManualClock | None = None,
     ) -> Self: ...
     def get(self, sid: str) -> Awaitable[StoredSession | None]: ...
     def set(
@@ -161,6 +202,7 @@ class AsyncSessionStore:
         attributes: Mapping[str, _AttributeValue] | None = None,
     ) -> Awaitable[None]: ...
     def touch(self, sid: str, expires: _Expires = None) -> Awaitable[_TouchOutcome]: ...
+    def touch_result(self, sid: str, expires: _Expires = None) -> Awaitable[TouchResult]: ...
     def destroy(self, sid: str) -> Awaitable[None]: ...
     def ids(self) -> Awaitable[list[str]]: ...
     def all(self) -> Awaitable[dict[str, StoredSession]]: ...
@@ -190,6 +232,5 @@ class AsyncSessionStore:
         *_exc: object,
     ) -> Awaitable[None]: ...
 
-def _after_fork_in_child() -> None: ...
 def _panic_for_tests() -> None: ...
 def _panic_async_for_tests() -> Awaitable[None]: ...

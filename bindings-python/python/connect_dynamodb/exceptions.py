@@ -12,6 +12,8 @@ All of them survive a pickle round trip with their ``code`` and ``retryable``.
 
 from __future__ import annotations
 
+from . import _native
+
 __all__ = [
     "AuthError",
     "ConfigError",
@@ -97,7 +99,6 @@ class ThrottledError(SessionStoreError):
     """DynamoDB throttled the request and the retries ran out (``THROTTLED``)."""
 
     code = "THROTTLED"
-    retryable = True
 
 
 class ConflictError(SessionStoreError):
@@ -117,14 +118,12 @@ class RequestTimeoutError(SessionStoreError, TimeoutError):
     """DynamoDB did not answer in time (``TIMEOUT``)."""
 
     code = "TIMEOUT"
-    retryable = True
 
 
 class TransportError(SessionStoreError, ConnectionError):
     """The connection to DynamoDB failed: refused, reset, DNS, TLS (``TRANSPORT``)."""
 
     code = "TRANSPORT"
-    retryable = True
 
 
 class ServiceError(SessionStoreError):
@@ -139,21 +138,20 @@ class InternalError(SessionStoreError):
     code = "INTERNAL"
 
 
-# The class of each kind token, for the native module.
+def _classes(base: type[SessionStoreError]) -> list[type[SessionStoreError]]:
+    found = []
+    for cls in base.__subclasses__():
+        found.append(cls)
+        found.extend(_classes(cls))
+    return found
+
+
+# The class of each kind token, for the native module: every subclass defined above.
 _BY_CODE: dict[str, type[SessionStoreError]] = {
-    cls.code: cls
-    for cls in (
-        ConfigError,
-        InvalidArgumentError,
-        ItemTooLargeError,
-        SerializationError,
-        TableNotFoundError,
-        ThrottledError,
-        ConflictError,
-        AuthError,
-        RequestTimeoutError,
-        TransportError,
-        ServiceError,
-        InternalError,
-    )
+    cls.code: cls for cls in _classes(SessionStoreError)
 }
+
+# Whether each kind is retryable by default is the core's decision.
+for _code, _retryable in _native.error_kinds():
+    if _code in _BY_CODE:
+        _BY_CODE[_code].retryable = _retryable

@@ -153,7 +153,9 @@ def test_must_create_refuses_a_taken_key() -> None:
 def test_an_unchanged_save_writes_nothing(
     dynamodb_endpoint: str, proxy: Any, django_table: str
 ) -> None:
-    with override_settings(CONNECT_DYNAMODB={"table": django_table, "endpoint": proxy.url}):
+    # Counts every request: no first-use table check.
+    conf = {"table": django_table, "endpoint": proxy.url, "first_use": "nothing"}
+    with override_settings(CONNECT_DYNAMODB=conf):
         session = SessionStore()
         session["user"] = "alice"
         session.save()
@@ -192,7 +194,9 @@ def test_unknown_settings_are_refused(django_table: str) -> None:
 
 
 def test_the_middleware_reads_once_and_writes_only_changes(proxy: Any, django_table: str) -> None:
-    with override_settings(CONNECT_DYNAMODB={"table": django_table, "endpoint": proxy.url}):
+    # Counts every request: no first-use table check.
+    conf = {"table": django_table, "endpoint": proxy.url, "first_use": "nothing"}
+    with override_settings(CONNECT_DYNAMODB=conf):
         client = Client()
         client.get("/set?user=alice")
         assert len(client.cookies["sessionid"].value) == 32

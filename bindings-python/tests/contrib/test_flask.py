@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from connect_dynamodb.contrib.flask import DynamoDBSessionInterface, init_app
+from contrib_support import local_endpoint
 from flask import Flask, jsonify, request, session
 
 SECRET = "flask-test-secret"
@@ -94,7 +95,7 @@ def test_new_session_is_stored_as_json_under_a_signed_cookie(make_store: Any) ->
 
 
 def test_a_read_only_request_reads_once_and_writes_nothing(make_store: Any, proxy: Any) -> None:
-    app = make_app(make_store(endpoint=proxy.url))
+    app = make_app(make_store(endpoint=proxy.url, first_use="nothing"))
     client = app.test_client()
     client.post("/set?user=alice")
     assert proxy.snapshot() == {"PutItem": 1}
@@ -131,7 +132,7 @@ def test_in_place_changes_are_written_when_the_json_differs(make_store: Any) -> 
 
 def test_the_expiry_moves_through_the_throttled_touch(make_store: Any, proxy: Any) -> None:
     # touch_after=0: every expiry move is written, as UpdateItem of the expiry alone.
-    app = make_app(make_store(endpoint=proxy.url, touch_after=0))
+    app = make_app(make_store(endpoint=proxy.url, touch_after=0, first_use="nothing"))
     client = app.test_client()
     client.post("/set?user=alice")
     sid = cookie_sid(app, client)
@@ -140,7 +141,7 @@ def test_the_expiry_moves_through_the_throttled_touch(make_store: Any, proxy: An
     assert proxy.snapshot() == {"GetItem": 1, "UpdateItem": 1}
 
     # The default throttle (600 s): the same read writes nothing.
-    throttled = make_app(make_store(endpoint=proxy.url))
+    throttled = make_app(make_store(endpoint=proxy.url, first_use="nothing"))
     client2 = throttled.test_client()
     client2.set_cookie("session", throttled.session_interface.sign(throttled, sid))
     proxy.reset()
@@ -353,3 +354,28 @@ def test_an_equal_value_of_another_type_is_written(make_store: Any) -> None:
     sid = cookie_sid(app, client)
     assert json.loads(store.get(sid).data) == {"flag": True}
     assert json.loads(store.get(sid).data)["flag"] is True
+
+
+def test_the_first_request_on_a_table_that_does_not_exist_creates_it(
+    table_name: str, dynamodb: Any
+) -> None:
+    app = Flask(__name__)
+    app.secret_key = SECRET
+    app.config["CONNECT_DYNAMODB"] = {"table": table_name, "endpoint": local_endpoint()}
+    init_app(app)
+
+    @app.post("/set")
+    def set_() -> Any:
+        session["user"] = request.args["user"]
+        return "ok"
+
+    @app.get("/get")
+    def get() -> Any:
+        return jsonify(user=session.get("user"))
+
+    client = app.test_client()
+    assert client.post("/set?user=ada").status_code == 200
+    assert client.get("/get").get_json() == {"user": "ada"}
+    table = dynamodb.describe_table(TableName=table_name)["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    app.extensions["connect_dynamodb"].store.close()

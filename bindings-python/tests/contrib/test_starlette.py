@@ -80,7 +80,7 @@ def test_sessions_are_stored_and_read_back(make_async_store: Any, make_store: An
 
 
 def test_a_read_only_request_writes_nothing(make_async_store: Any, proxy: Any) -> None:
-    store = DynamoDBStore(make_async_store(endpoint=proxy.url))
+    store = DynamoDBStore(make_async_store(endpoint=proxy.url, first_use="nothing"))
     with TestClient(make_app(store)) as client:
         client.post("/set?user=alice")
         assert proxy.snapshot() == {"PutItem": 1}

@@ -4,11 +4,11 @@ Settings::
 
     SESSION_ENGINE = "connect_dynamodb.contrib.django"
     CONNECT_DYNAMODB = {
-        "table": "sessions",            # default "sessions"
+        "table": "sessions",
         "region": "eu-west-1",          # default: the AWS chain (AWS_REGION, ~/.aws/config)
         # "endpoint": "http://127.0.0.1:8000",   # DynamoDB Local
-        # "prefix": "sess:", "hash_key": "id", "create_table": False, "touch_after": 600,
-        # any other keyword argument of connect_dynamodb.SessionStore;
+        # any other keyword argument of connect_dynamodb.SessionStore (connect_dynamodb.OPTIONS);
+        # a key left out takes the store's default (connect_dynamodb.DEFAULTS);
         # "credentials": {"access_key_id": ..., "secret_access_key": ..., "session_token": ...}
     }
 
@@ -55,6 +55,7 @@ from connect_dynamodb import (
     ConflictError,
     Credentials,
     InvalidArgumentError,
+    _native,
 )
 from connect_dynamodb import SessionStore as DynamoDBSessionStore
 
@@ -63,27 +64,7 @@ __all__ = ["SessionStore", "get_async_store", "get_store", "reset_stores"]
 SETTING = "CONNECT_DYNAMODB"
 
 #: Keyword arguments of connect_dynamodb.SessionStore that CONNECT_DYNAMODB may give.
-STORE_OPTIONS = frozenset(
-    {
-        "prefix",
-        "hash_key",
-        "region",
-        "endpoint",
-        "credentials",
-        "consistent_read",
-        "default_lifetime",
-        "touch_after",
-        "reap_interval",
-        "billing",
-        "create_table",
-        "create_wait",
-        "connect_timeout",
-        "attempt_timeout",
-        "operation_timeout",
-        "max_attempts",
-        "scan_segments",
-    }
-)
+STORE_OPTIONS = frozenset(_native.OPTIONS) - {"table"}
 
 _lock = threading.Lock()
 _stores: dict[str, Any] = {}
@@ -111,8 +92,8 @@ def _store_arguments() -> tuple[str, dict[str, Any]]:
     if not isinstance(conf, Mapping):
         raise ImproperlyConfigured(f"settings.{SETTING} must be a dict")
     options = dict(conf)
-    table = options.pop("table", "sessions")
-    if not isinstance(table, str) or not table:
+    table = options.pop("table", None)
+    if table is not None and (not isinstance(table, str) or not table):
         raise ImproperlyConfigured(f"settings.{SETTING}['table'] must be a non-empty string")
     unknown = sorted(set(options) - STORE_OPTIONS)
     if unknown:

@@ -415,7 +415,7 @@ def init_app(
         from connect_dynamodb import SessionStore as _SessionStore
 
         conf = dict(app.config.get("CONNECT_DYNAMODB") or {})
-        table = conf.pop("table", "sessions")
+        table = conf.pop("table", None)
         if isinstance(conf.get("credentials"), Mapping):
             conf["credentials"] = Credentials(**conf["credentials"])
         store = _SessionStore(table, **conf)
