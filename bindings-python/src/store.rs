@@ -207,57 +207,82 @@ impl<'py> IntoPyObject<'py> for Entries {
     }
 }
 
+/// How a class runs a call: `SessionStore` blocks on it, `AsyncSessionStore` returns an
+/// awaitable of it.
+trait RunCall {
+    type Out<'py, T>
+    where
+        T: 'py;
+
+    fn run<'py, T, F, Fut>(&self, py: Python<'py>, op: F) -> PyResult<Self::Out<'py, T>>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+        F: FnOnce(CoreStore) -> Fut + Send + 'static,
+        Fut: Future<Output = CoreResult<T>> + Send + 'static;
+}
+
+impl RunCall for PySessionStore {
+    type Out<'py, T>
+        = T
+    where
+        T: 'py;
+
+    fn run<'py, T, F, Fut>(&self, py: Python<'py>, op: F) -> PyResult<T>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+        F: FnOnce(CoreStore) -> Fut + Send + 'static,
+        Fut: Future<Output = CoreResult<T>> + Send + 'static,
+    {
+        self.shared.block(py, op)
+    }
+}
+
+impl RunCall for PyAsyncSessionStore {
+    type Out<'py, T>
+        = Bound<'py, PyAny>
+    where
+        T: 'py;
+
+    fn run<'py, T, F, Fut>(&self, py: Python<'py>, op: F) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+        F: FnOnce(CoreStore) -> Fut + Send + 'static,
+        Fut: Future<Output = CoreResult<T>> + Send + 'static,
+    {
+        self.shared.spawn(py, op)
+    }
+}
+
 /// Generates both store classes from one declaration:
 ///
 /// - `options`: the constructor's options (from [`with_store_options!`]), every one `None` by
 ///   default; the first is the only positional one;
 /// - `twins`: the calls, each declared once as a block that converts the arguments and
-///   evaluates to the operation on the core store; `SessionStore` gets a method that blocks
-///   on it, `AsyncSessionStore` one that returns an awaitable of it;
+///   evaluates to the operation on the core store, run by the class's [`RunCall`];
 /// - `common`: methods copied into both classes as they are;
 /// - `sync` / `async`: the methods of one class only.
 macro_rules! store_classes {
     (
-        options { $first:ident : $first_ty:ty, $($name:ident : $ty:ty),* $(,)? }
-        twins {$(
-            $(#[$($attr:tt)*])*
-            fn $method:ident($($arg:ident : $arg_ty:ty),* $(,)?) -> $ret:ty $body:block
-        )*}
+        options $options:tt
+        twins $twins:tt
         common { $($common:tt)* }
         sync { $($sync:tt)* }
         async { $($async:tt)* }
     ) => {
+        store_classes!(@class PySessionStore, $options, $twins, { $($common)* $($sync)* });
+        store_classes!(@class PyAsyncSessionStore, $options, $twins, { $($common)* $($async)* });
+    };
+    (
+        @class $class:ident,
+        { $first:ident : $first_ty:ty, $($name:ident : $ty:ty),* $(,)? },
+        {$(
+            $(#[$($attr:tt)*])*
+            fn $method:ident($($arg:ident : $arg_ty:ty),* $(,)?) -> $ret:ty $body:block
+        )*},
+        { $($extra:tt)* }
+    ) => {
         #[pymethods]
-        impl PySessionStore {
-            #[new]
-            #[pyo3(signature = ($first = None, *, $($name = None),*))]
-            #[allow(clippy::too_many_arguments)]
-            fn new<'py>(
-                py: Python<'py>,
-                $first: Option<$first_ty>,
-                $($name: Option<$ty>),*
-            ) -> PyResult<Self> {
-                let options = Options { $first, $($name),* };
-                guard(|| Ok(Self { shared: Shared::open(py, &options)? }))
-            }
-
-            $(
-                $(#[$($attr)*])*
-                #[allow(clippy::too_many_arguments)]
-                fn $method(&self, py: Python<'_>, $($arg: $arg_ty),*) -> PyResult<$ret> {
-                    guard(|| {
-                        let op = $body;
-                        self.shared.block(py, op)
-                    })
-                }
-            )*
-
-            $($common)*
-            $($sync)*
-        }
-
-        #[pymethods]
-        impl PyAsyncSessionStore {
+        impl $class {
             #[new]
             #[pyo3(signature = ($first = None, *, $($name = None),*))]
             #[allow(clippy::too_many_arguments)]
@@ -277,16 +302,15 @@ macro_rules! store_classes {
                     &self,
                     py: Python<'py>,
                     $($arg: $arg_ty),*
-                ) -> PyResult<Bound<'py, PyAny>> {
+                ) -> PyResult<<Self as RunCall>::Out<'py, $ret>> {
                     guard(|| {
                         let op = $body;
-                        self.shared.spawn(py, op)
+                        self.run(py, op)
                     })
                 }
             )*
 
-            $($common)*
-            $($async)*
+            $($extra)*
         }
     };
 }
