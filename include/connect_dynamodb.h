@@ -41,8 +41,12 @@
  *
  * - It returns CDYN_OK when the call was started; its callback then runs exactly once. It
  *   returns CDYN_ERR_INVALID_ARGUMENT at once, and never calls the callback, for a NULL store
- *   or callback, a NULL or non-UTF-8 string, a negative expiry or an unknown constant; every
- *   other failure (an empty session id, every DynamoDB failure) reaches the callback.
+ *   or callback, a NULL or non-UTF-8 string, an expiry out of range or an unknown constant
+ *   (and CDYN_ERR_INTERNAL when the library cannot start its threads); every other failure
+ *   (an empty session id, every DynamoDB failure) reaches the callback with the statuses of
+ *   the blocking call.
+ * - Ownership: the store is borrowed, the other arguments are copied before the _async
+ *   function returns. Thread safety: as for the blocking call.
  * - The callback runs on a thread of the library, never on the calling thread and never
  *   inside the _async call, with the user_data given. Callbacks of different calls may run at
  *   the same time on different threads. Keep callbacks short (hand the result to your event
@@ -116,11 +120,19 @@ typedef enum {
   CDYN_TOUCH_NOT_FOUND = 2,
 } cdyn_touch_outcome;
 
+// A clock that moves only when told to (the core's `ManualClock`), from
+// `cdyn_manual_clock_new`. Give it to `cdyn_config_set_clock`: the stores built from that
+// configuration read "now" from it for every expiry and touch-throttle decision.
+//
+// Thread safety: a clock may be read and moved from many threads at once; only
+// `cdyn_clock_free` must not run while another thread uses the same clock handle.
+typedef struct cdyn_clock cdyn_clock;
+
 // The settings of a store, from `cdyn_config_new`. Every option starts at the core's default
 // (table `sessions`, hash key `id`, prefix `sess:`, the AWS default region and credentials
 // chains, consistent reads, a one-day default lifetime, a 10-minute touch throttle, no
-// reaper, on-demand billing, 3/5/15 s connect/attempt/operation timeouts, 3 attempts, 4 scan
-// segments).
+// reaper, on-demand billing, the table created on first use when missing, 2/3/8 s
+// connect/attempt/operation timeouts, 3 attempts, 4 scan segments, the system clock).
 //
 // A configuration is a plain object: setters must not run concurrently with other calls on
 // the same configuration; concurrent reads (`cdyn_store_new` from several threads) are fine.
@@ -158,6 +170,10 @@ typedef struct cdyn_string_list cdyn_string_list;
 // constants.
 typedef uint32_t cdyn_billing;
 
+// What a store does about its table before its first session call: one of the
+// `CDYN_FIRST_USE_` constants (the core's `FirstUse`).
+typedef uint32_t cdyn_first_use;
+
 // Receives the result of `cdyn_store_get_async`: `found`, the session JSON text (NULL when
 // not found; the callback frees it with `cdyn_string_free`), its length in bytes and its
 // expiry in epoch seconds, as `cdyn_store_get` gives them.
@@ -176,11 +192,12 @@ typedef uint32_t cdyn_condition;
 // `cdyn_store_destroy_async`).
 typedef void (*cdyn_done_callback)(void *user_data, cdyn_status status, cdyn_error *error);
 
-// Receives the result of `cdyn_store_touch_async` (the outcome is `CDYN_TOUCH_NOT_FOUND`
-// on failure).
+// Receives the result of `cdyn_store_touch_async`: the outcome and the expiry the session
+// has now, as `cdyn_store_touch` sets them (`CDYN_TOUCH_NOT_FOUND` and 0 on failure).
 typedef void (*cdyn_touch_callback)(void *user_data,
                                     cdyn_status status,
                                     cdyn_touch_outcome outcome,
+                                    int64_t stored_expires,
                                     cdyn_error *error);
 
 // Receives a string list (`cdyn_store_ids_async`, `cdyn_store_verify_table_async`); the
@@ -229,6 +246,16 @@ typedef void (*cdyn_flag_callback)(void *user_data, cdyn_status status, bool fla
 // Provisioned capacity, with the read and write capacity units given.
 #define CDYN_BILLING_PROVISIONED 1
 
+// Check the table (DescribeTable) and create it when it is missing, as
+// `cdyn_store_create_table` does: the default, as in connect-dynamodb 3.x.
+#define CDYN_FIRST_USE_CREATE 0
+
+// Check the table (DescribeTable); a missing table gives `CDYN_ERR_TABLE_NOT_FOUND`.
+#define CDYN_FIRST_USE_CHECK 1
+
+// Make no request about the table (create it at deploy time).
+#define CDYN_FIRST_USE_NOTHING 2
+
 // Always write, replacing whatever is stored (what a web framework's save wants).
 #define CDYN_CONDITION_ALWAYS 0
 
@@ -241,6 +268,38 @@ typedef void (*cdyn_flag_callback)(void *user_data, cdyn_status status, bool fla
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// A manual clock standing at `start_epoch_ms` (milliseconds since the Unix epoch), or NULL
+// when that time is out of the range the store accepts (1970 to the year 5000).
+//
+// Ownership: the caller owns the result and frees it with `cdyn_clock_free`. Configurations
+// and stores the clock was given to keep their own reference: freeing the handle does not
+// stop their time, and moving it before freeing moves theirs.
+// Thread safety: may be called from any thread.
+cdyn_clock *cdyn_manual_clock_new(int64_t start_epoch_ms);
+
+// Moves `clock` by `ms` milliseconds: forward when positive, back when negative. Every store
+// built with this clock sees the new time at once.
+//
+// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+// Thread safety: may be called from any thread.
+// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`clock` is NULL, or the time would fall
+// before 1970).
+cdyn_status cdyn_clock_advance_ms(const cdyn_clock *clock, int64_t ms, cdyn_error **error);
+
+// The time of `clock` in milliseconds since the Unix epoch (rounded down); 0 when `clock` is
+// NULL.
+//
+// Ownership: borrows `clock`.
+// Thread safety: may be called from any thread.
+int64_t cdyn_clock_now_ms(const cdyn_clock *clock);
+
+// Frees a clock handle. Configurations and stores it was given to keep their time.
+// `cdyn_clock_free(NULL)` does nothing.
+//
+// Ownership: takes `clock`, which must not be used afterwards.
+// Thread safety: not while another thread uses `clock`.
+void cdyn_clock_free(cdyn_clock *clock);
 
 // A new configuration with every option at its default.
 //
@@ -356,12 +415,12 @@ cdyn_status cdyn_config_set_reap_interval(cdyn_config *config,
 
 // The billing of a table created by `cdyn_store_create_table`: `CDYN_BILLING_ON_DEMAND`
 // (the default; `read_units` and `write_units` are ignored) or `CDYN_BILLING_PROVISIONED`
-// with at least one read and one write capacity unit.
+// with 1 to 40000 read and write capacity units each.
 // Ownership: borrows every argument (strings are copied); `*error` as for
 // `cdyn_config_set_table`.
 // Thread safety: not while another thread uses `config`.
 // Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (an unknown `billing`) or
-// `CDYN_ERR_INVALID_CONFIG` (capacity below 1).
+// `CDYN_ERR_INVALID_CONFIG` (a capacity out of that range).
 cdyn_status cdyn_config_set_billing(cdyn_config *config,
                                     cdyn_billing billing,
                                     int64_t read_units,
@@ -376,7 +435,7 @@ cdyn_status cdyn_config_set_billing(cdyn_config *config,
 // Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INVALID_CONFIG`.
 cdyn_status cdyn_config_set_create_wait(cdyn_config *config, uint64_t wait_ms, cdyn_error **error);
 
-// The time allowed to open a connection, in milliseconds (default 3000; more than zero, at
+// The time allowed to open a connection, in milliseconds (default 2000; more than zero, at
 // most one hour).
 // Ownership: borrows every argument (strings are copied); `*error` as for
 // `cdyn_config_set_table`.
@@ -386,7 +445,7 @@ cdyn_status cdyn_config_set_connect_timeout(cdyn_config *config,
                                             uint64_t timeout_ms,
                                             cdyn_error **error);
 
-// The time allowed for one attempt of a request, in milliseconds (default 5000; more than
+// The time allowed for one attempt of a request, in milliseconds (default 3000; more than
 // zero, at most one hour).
 // Ownership: borrows every argument (strings are copied); `*error` as for
 // `cdyn_config_set_table`.
@@ -396,7 +455,7 @@ cdyn_status cdyn_config_set_attempt_timeout(cdyn_config *config,
                                             uint64_t timeout_ms,
                                             cdyn_error **error);
 
-// The time allowed for a request with all its retries, in milliseconds (default 15000; more
+// The time allowed for a request with all its retries, in milliseconds (default 8000; more
 // than zero, at most one hour). A DynamoDB that never answers gives `CDYN_ERR_TIMEOUT` after
 // this long at the latest.
 // Ownership: borrows every argument (strings are copied); `*error` as for
@@ -427,6 +486,31 @@ cdyn_status cdyn_config_set_scan_segments(cdyn_config *config,
                                           uint32_t segments,
                                           cdyn_error **error);
 
+// What a store built from `config` does about its table before its first session call
+// (`cdyn_store_get`, `_set`, `_touch`, `_destroy`, `_ids`, `_length`, `_clear`, `_reap` and
+// their `_async` twins), once per store and process: `CDYN_FIRST_USE_CREATE` (the default:
+// check it with DescribeTable and create it when missing, as `cdyn_store_create_table` does),
+// `CDYN_FIRST_USE_CHECK` (check it; a missing table gives `CDYN_ERR_TABLE_NOT_FOUND`) or
+// `CDYN_FIRST_USE_NOTHING` (no request: the table is created at deploy time). An `AUTH`
+// answer to DescribeTable counts as "the table exists".
+// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL, an unknown
+// `first_use`).
+cdyn_status cdyn_config_set_first_use(cdyn_config *config,
+                                      cdyn_first_use first_use,
+                                      cdyn_error **error);
+
+// The clock the store reads "now" from, for every expiry and touch-throttle decision; NULL
+// sets the system clock back (the default). Stores built from `config` share `clock`: moving
+// it with `cdyn_clock_advance_ms` moves their time (DynamoDB's own TTL deletion still follows
+// the real time). Meant for tests.
+// Ownership: borrows every argument; the configuration keeps its own reference to the clock,
+// so `clock` may be freed at any time. `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL).
+cdyn_status cdyn_config_set_clock(cdyn_config *config, const cdyn_clock *clock, cdyn_error **error);
+
 // The stable token of a status, e.g. `"TABLE_NOT_FOUND"` for `CDYN_ERR_TABLE_NOT_FOUND`,
 // `"OK"` for `CDYN_OK`, and `"UNKNOWN"` for a value that is not a status.
 //
@@ -455,36 +539,30 @@ const char *cdyn_error_message(const cdyn_error *error);
 // Thread safety: may be called from any thread.
 bool cdyn_error_retryable(const cdyn_error *error);
 
+// For a `CDYN_ERR_INVALID_CONFIG` error, the name of the setter whose value is invalid, e.g.
+// `"cdyn_config_set_hash_key"`; NULL for other errors and when `error` is NULL.
+//
+// Ownership: the string is static; never free it.
+// Thread safety: may be called from any thread.
+const char *cdyn_error_field(const cdyn_error *error);
+
 // Frees an error. `cdyn_error_free(NULL)` does nothing.
 //
 // Ownership: takes `error`, which must not be used afterwards.
 // Thread safety: may be called from any thread, once per error.
 void cdyn_error_free(cdyn_error *error);
 
-// Non-blocking `cdyn_store_get`: `callback` receives what `cdyn_store_get` would set.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the session text and the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_get`.
+// Non-blocking `cdyn_store_get`; `callback` receives what `cdyn_store_get` would set, or one
+// of the failures of `cdyn_store_get` (see "Non-blocking calls" at the top of this header).
 cdyn_status cdyn_store_get_async(const cdyn_store *store,
                                  const char *sid,
                                  cdyn_get_callback callback,
                                  void *user_data,
                                  cdyn_error **error);
 
-// Non-blocking `cdyn_store_set`, with the same arguments; `callback` receives the status.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_set`.
+// Non-blocking `cdyn_store_set`, with the same arguments; `callback` receives the status, or
+// one of the failures of `cdyn_store_set` (see "Non-blocking calls" at the top of this
+// header).
 cdyn_status cdyn_store_set_async(const cdyn_store *store,
                                  const char *sid,
                                  const char *session,
@@ -494,15 +572,9 @@ cdyn_status cdyn_store_set_async(const cdyn_store *store,
                                  void *user_data,
                                  cdyn_error **error);
 
-// Non-blocking `cdyn_store_touch`; `callback` receives the outcome.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_touch`.
+// Non-blocking `cdyn_store_touch`; `callback` receives the outcome and the expiry left stored,
+// or one of the failures of `cdyn_store_touch` (see "Non-blocking calls" at the top of this
+// header).
 cdyn_status cdyn_store_touch_async(const cdyn_store *store,
                                    const char *sid,
                                    int64_t expires,
@@ -510,115 +582,61 @@ cdyn_status cdyn_store_touch_async(const cdyn_store *store,
                                    void *user_data,
                                    cdyn_error **error);
 
-// Non-blocking `cdyn_store_destroy`; `callback` receives the status.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_destroy`.
+// Non-blocking `cdyn_store_destroy`; `callback` receives the status, or one of the failures of
+// `cdyn_store_destroy` (see "Non-blocking calls" at the top of this header).
 cdyn_status cdyn_store_destroy_async(const cdyn_store *store,
                                      const char *sid,
                                      cdyn_done_callback callback,
                                      void *user_data,
                                      cdyn_error **error);
 
-// Non-blocking `cdyn_store_ids`; `callback` receives the list of ids.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the list and the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_ids`.
+// Non-blocking `cdyn_store_ids`; `callback` receives the list of ids, or one of the failures
+// of `cdyn_store_ids` (see "Non-blocking calls" at the top of this header).
 cdyn_status cdyn_store_ids_async(const cdyn_store *store,
                                  cdyn_list_callback callback,
                                  void *user_data,
                                  cdyn_error **error);
 
-// Non-blocking `cdyn_store_length`; `callback` receives the count.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_length`.
+// Non-blocking `cdyn_store_length`; `callback` receives the count, or one of the failures of
+// `cdyn_store_length` (see "Non-blocking calls" at the top of this header).
 cdyn_status cdyn_store_length_async(const cdyn_store *store,
                                     cdyn_count_callback callback,
                                     void *user_data,
                                     cdyn_error **error);
 
-// Non-blocking `cdyn_store_clear`; `callback` receives the report.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_clear`.
+// Non-blocking `cdyn_store_clear`; `callback` receives the report, or one of the failures of
+// `cdyn_store_clear` (see "Non-blocking calls" at the top of this header).
 cdyn_status cdyn_store_clear_async(const cdyn_store *store,
                                    cdyn_report_callback callback,
                                    void *user_data,
                                    cdyn_error **error);
 
-// Non-blocking `cdyn_store_reap`; `callback` receives the report.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_reap`.
+// Non-blocking `cdyn_store_reap`; `callback` receives the report, or one of the failures of
+// `cdyn_store_reap` (see "Non-blocking calls" at the top of this header).
 cdyn_status cdyn_store_reap_async(const cdyn_store *store,
                                   cdyn_report_callback callback,
                                   void *user_data,
                                   cdyn_error **error);
 
 // Non-blocking `cdyn_store_create_table`; `callback` receives whether this call created the
-// table and the problems still found.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the list and the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_create_table`.
+// table and the problems still found, or one of the failures of `cdyn_store_create_table` (see
+// "Non-blocking calls" at the top of this header).
 cdyn_status cdyn_store_create_table_async(const cdyn_store *store,
                                           cdyn_create_table_callback callback,
                                           void *user_data,
                                           cdyn_error **error);
 
-// Non-blocking `cdyn_store_table_exists`; `callback` receives whether the table exists.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_table_exists`.
+// Non-blocking `cdyn_store_table_exists`; `callback` receives whether the table exists, or one
+// of the failures of `cdyn_store_table_exists` (see "Non-blocking calls" at the top of this
+// header).
 cdyn_status cdyn_store_table_exists_async(const cdyn_store *store,
                                           cdyn_flag_callback callback,
                                           void *user_data,
                                           cdyn_error **error);
 
-// Non-blocking `cdyn_store_verify_table`; `callback` receives the problems found.
-//
-// Ownership: borrows `store`; copies the other arguments before returning. The callback
-// owns the list and the error it receives.
-// Thread safety: may be called from many threads at once on one store; the callback runs
-// once, on a library thread (see "Non-blocking calls" at the top of this header).
-// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-// started: the callback is never called). The callback receives the statuses of
-// `cdyn_store_verify_table`.
+// Non-blocking `cdyn_store_verify_table`; `callback` receives the problems found, or one of
+// the failures of `cdyn_store_verify_table` (see "Non-blocking calls" at the top of this
+// header).
 cdyn_status cdyn_store_verify_table_async(const cdyn_store *store,
                                           cdyn_list_callback callback,
                                           void *user_data,
@@ -642,7 +660,8 @@ const char *cdyn_version(void);
 // Thread safety: may be called from any thread, also with one `config` on several threads.
 // Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (a NULL argument),
 // `CDYN_ERR_INVALID_CONFIG` (e.g. no region set and none in the environment) or
-// `CDYN_ERR_INTERNAL`.
+// `CDYN_ERR_INTERNAL`. The table is checked (and created when missing) by the first session
+// call instead, as `cdyn_config_set_first_use` configures.
 cdyn_status cdyn_store_new(const cdyn_config *config, cdyn_store **store, cdyn_error **error);
 
 // Frees a store: stops its background reaper and closes its connections once the pending
@@ -697,9 +716,13 @@ cdyn_status cdyn_store_set(const cdyn_store *store,
 // Moves the expiry of a live session to `expires` (epoch seconds, or `CDYN_EXPIRES_DEFAULT`)
 // without touching its data, and sets `*outcome` (when not NULL) to what happened:
 // `CDYN_TOUCH_UPDATED`, `CDYN_TOUCH_THROTTLED` (the stored expiry is already close; nothing
-// was sent) or `CDYN_TOUCH_NOT_FOUND` (no live session: never re-created).
+// was sent) or `CDYN_TOUCH_NOT_FOUND` (no live session: never re-created), and
+// `*stored_expires` (when not NULL) to the expiry the session has now, in epoch seconds as
+// `cdyn_store_get` reports it: the new one when updated, the one already stored when
+// throttled, 0 when not found.
 //
-// Ownership: borrows every argument. `*outcome` is written only on success.
+// Ownership: borrows every argument. `*outcome` and `*stored_expires` are written only on
+// success.
 // Thread safety: may be called from many threads at once on one store.
 // Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT`, `CDYN_ERR_TABLE_NOT_FOUND`,
 // `CDYN_ERR_THROTTLED`, `CDYN_ERR_AUTH`, `CDYN_ERR_TIMEOUT`, `CDYN_ERR_TRANSPORT`,
@@ -708,6 +731,7 @@ cdyn_status cdyn_store_touch(const cdyn_store *store,
                              const char *sid,
                              int64_t expires,
                              cdyn_touch_outcome *outcome,
+                             int64_t *stored_expires,
                              cdyn_error **error);
 
 // Deletes the session `sid`; deleting a missing session is not an error.

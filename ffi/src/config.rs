@@ -8,15 +8,18 @@ use std::ffi::{CStr, c_char};
 use std::ptr;
 use std::time::Duration;
 
-use connect_dynamodb_core::{Billing, Config, ConfigBuilder, Credentials};
+use connect_dynamodb_core::{
+    Billing, Config, ConfigBuilder, ConfigField, Credentials, FirstUse, SystemClock,
+};
 
+use crate::clock::cdyn_clock;
 use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status, infallible};
 
 /// The settings of a store, from `cdyn_config_new`. Every option starts at the core's default
 /// (table `sessions`, hash key `id`, prefix `sess:`, the AWS default region and credentials
 /// chains, consistent reads, a one-day default lifetime, a 10-minute touch throttle, no
-/// reaper, on-demand billing, 3/5/15 s connect/attempt/operation timeouts, 3 attempts, 4 scan
-/// segments).
+/// reaper, on-demand billing, the table created on first use when missing, 2/3/8 s
+/// connect/attempt/operation timeouts, 3 attempts, 4 scan segments, the system clock).
 ///
 /// A configuration is a plain object: setters must not run concurrently with other calls on
 /// the same configuration; concurrent reads (`cdyn_store_new` from several threads) are fine.
@@ -40,6 +43,74 @@ pub type cdyn_billing = u32;
 pub const CDYN_BILLING_ON_DEMAND: cdyn_billing = 0;
 /// Provisioned capacity, with the read and write capacity units given.
 pub const CDYN_BILLING_PROVISIONED: cdyn_billing = 1;
+
+/// What a store does about its table before its first session call: one of the
+/// `CDYN_FIRST_USE_` constants (the core's `FirstUse`).
+#[allow(non_camel_case_types)]
+pub type cdyn_first_use = u32;
+/// Check the table (DescribeTable) and create it when it is missing, as
+/// `cdyn_store_create_table` does: the default, as in connect-dynamodb 3.x.
+pub const CDYN_FIRST_USE_CREATE: cdyn_first_use = 0;
+/// Check the table (DescribeTable); a missing table gives `CDYN_ERR_TABLE_NOT_FOUND`.
+pub const CDYN_FIRST_USE_CHECK: cdyn_first_use = 1;
+/// Make no request about the table (create it at deploy time).
+pub const CDYN_FIRST_USE_NOTHING: cdyn_first_use = 2;
+
+/// A setting as the C API names it: its setter, and the option an error message quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Setting {
+    pub(crate) setter: &'static CStr,
+    option: &'static str,
+}
+
+impl Setting {
+    /// The message of an `INVALID_CONFIG` error, e.g. "cdyn_config_set_hash_key: invalid
+    /// `hash_key`: must be 1 to 255 bytes long".
+    pub(crate) fn message(self, problem: &str) -> String {
+        let setter = self.setter.to_str().unwrap_or_default();
+        format!("{setter}: invalid `{}`: {problem}", self.option)
+    }
+}
+
+/// The C setting of each field of the core's configuration: the one table from the core's
+/// names to the C API's. `None` for a field newer than this table (`ConfigField` is
+/// non-exhaustive, so the compiler cannot insist; the test `every_field_has_a_setter` does).
+pub(crate) fn setting_of(field: ConfigField) -> Option<Setting> {
+    let (setter, option) = match field {
+        ConfigField::Table => (c"cdyn_config_set_table", "table"),
+        ConfigField::HashKey => (c"cdyn_config_set_hash_key", "hash_key"),
+        ConfigField::Prefix => (c"cdyn_config_set_prefix", "prefix"),
+        ConfigField::Region => (c"cdyn_config_set_region", "region"),
+        ConfigField::Endpoint => (c"cdyn_config_set_endpoint", "endpoint"),
+        ConfigField::AccessKeyId => (c"cdyn_config_set_credentials", "credentials.access_key_id"),
+        ConfigField::SecretAccessKey => (
+            c"cdyn_config_set_credentials",
+            "credentials.secret_access_key",
+        ),
+        ConfigField::SessionToken => (c"cdyn_config_set_credentials", "credentials.session_token"),
+        // The C API has no credentials provider; only static credentials can conflict with it.
+        ConfigField::CredentialsProvider => (c"cdyn_config_set_credentials", "credentials"),
+        ConfigField::ConsistentRead => (c"cdyn_config_set_consistent_read", "consistent_read"),
+        ConfigField::DefaultLifetime => (c"cdyn_config_set_default_lifetime", "default_lifetime"),
+        ConfigField::TouchAfter => (c"cdyn_config_set_touch_after", "touch_after"),
+        ConfigField::ReapInterval => (c"cdyn_config_set_reap_interval", "reap_interval"),
+        // Billing and both capacities come in one call.
+        ConfigField::Billing | ConfigField::ReadCapacity | ConfigField::WriteCapacity => {
+            (c"cdyn_config_set_billing", "billing")
+        }
+        ConfigField::FirstUse => (c"cdyn_config_set_first_use", "first_use"),
+        ConfigField::CreateWait => (c"cdyn_config_set_create_wait", "create_wait"),
+        ConfigField::ConnectTimeout => (c"cdyn_config_set_connect_timeout", "connect_timeout"),
+        ConfigField::AttemptTimeout => (c"cdyn_config_set_attempt_timeout", "attempt_timeout"),
+        ConfigField::OperationTimeout => {
+            (c"cdyn_config_set_operation_timeout", "operation_timeout")
+        }
+        ConfigField::MaxAttempts => (c"cdyn_config_set_max_attempts", "max_attempts"),
+        ConfigField::ScanSegments => (c"cdyn_config_set_scan_segments", "scan_segments"),
+        _ => return None,
+    };
+    Some(Setting { setter, option })
+}
 
 /// Reads a NUL-terminated UTF-8 argument.
 ///
@@ -79,6 +150,7 @@ fn apply(
     })
 }
 
+/// A duration given in milliseconds; its range is checked by the core's `build()`.
 fn millis(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
@@ -92,8 +164,7 @@ fn millis(ms: u64) -> Duration {
 pub extern "C" fn cdyn_config_new() -> *mut cdyn_config {
     infallible(ptr::null_mut(), || {
         Box::into_raw(Box::new(cdyn_config {
-            // Until the C face exposes `first_use`: no table check, as before.
-            builder: Config::builder().first_use(connect_dynamodb_core::FirstUse::Nothing),
+            builder: Config::builder(),
         }))
     })
 }
@@ -304,12 +375,12 @@ pub unsafe extern "C" fn cdyn_config_set_reap_interval(
 
 /// The billing of a table created by `cdyn_store_create_table`: `CDYN_BILLING_ON_DEMAND`
 /// (the default; `read_units` and `write_units` are ignored) or `CDYN_BILLING_PROVISIONED`
-/// with at least one read and one write capacity unit.
+/// with 1 to 40000 read and write capacity units each.
 /// Ownership: borrows every argument (strings are copied); `*error` as for
 /// `cdyn_config_set_table`.
 /// Thread safety: not while another thread uses `config`.
 /// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (an unknown `billing`) or
-/// `CDYN_ERR_INVALID_CONFIG` (capacity below 1).
+/// `CDYN_ERR_INVALID_CONFIG` (a capacity out of that range).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_config_set_billing(
     config: *mut cdyn_config,
@@ -345,7 +416,7 @@ pub unsafe extern "C" fn cdyn_config_set_create_wait(
     apply(config, error, |b| Ok(b.create_wait(millis(wait_ms))))
 }
 
-/// The time allowed to open a connection, in milliseconds (default 3000; more than zero, at
+/// The time allowed to open a connection, in milliseconds (default 2000; more than zero, at
 /// most one hour).
 /// Ownership: borrows every argument (strings are copied); `*error` as for
 /// `cdyn_config_set_table`.
@@ -360,7 +431,7 @@ pub unsafe extern "C" fn cdyn_config_set_connect_timeout(
     apply(config, error, |b| Ok(b.connect_timeout(millis(timeout_ms))))
 }
 
-/// The time allowed for one attempt of a request, in milliseconds (default 5000; more than
+/// The time allowed for one attempt of a request, in milliseconds (default 3000; more than
 /// zero, at most one hour).
 /// Ownership: borrows every argument (strings are copied); `*error` as for
 /// `cdyn_config_set_table`.
@@ -375,7 +446,7 @@ pub unsafe extern "C" fn cdyn_config_set_attempt_timeout(
     apply(config, error, |b| Ok(b.attempt_timeout(millis(timeout_ms))))
 }
 
-/// The time allowed for a request with all its retries, in milliseconds (default 15000; more
+/// The time allowed for a request with all its retries, in milliseconds (default 8000; more
 /// than zero, at most one hour). A DynamoDB that never answers gives `CDYN_ERR_TIMEOUT` after
 /// this long at the latest.
 /// Ownership: borrows every argument (strings are copied); `*error` as for
@@ -421,4 +492,125 @@ pub unsafe extern "C" fn cdyn_config_set_scan_segments(
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
     apply(config, error, |b| Ok(b.scan_segments(segments)))
+}
+
+/// What a store built from `config` does about its table before its first session call
+/// (`cdyn_store_get`, `_set`, `_touch`, `_destroy`, `_ids`, `_length`, `_clear`, `_reap` and
+/// their `_async` twins), once per store and process: `CDYN_FIRST_USE_CREATE` (the default:
+/// check it with DescribeTable and create it when missing, as `cdyn_store_create_table` does),
+/// `CDYN_FIRST_USE_CHECK` (check it; a missing table gives `CDYN_ERR_TABLE_NOT_FOUND`) or
+/// `CDYN_FIRST_USE_NOTHING` (no request: the table is created at deploy time). An `AUTH`
+/// answer to DescribeTable counts as "the table exists".
+/// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL, an unknown
+/// `first_use`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_first_use(
+    config: *mut cdyn_config,
+    first_use: cdyn_first_use,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(
+        config,
+        error,
+        |b| Ok(b.first_use(first_use_arg(first_use)?)),
+    )
+}
+
+fn first_use_arg(first_use: cdyn_first_use) -> Outcome<FirstUse> {
+    match first_use {
+        CDYN_FIRST_USE_CREATE => Ok(FirstUse::Create),
+        CDYN_FIRST_USE_CHECK => Ok(FirstUse::Check),
+        CDYN_FIRST_USE_NOTHING => Ok(FirstUse::Nothing),
+        _ => Err(Failure::invalid_argument(
+            "`first_use` is not one of the CDYN_FIRST_USE_ constants",
+        )),
+    }
+}
+
+/// The clock the store reads "now" from, for every expiry and touch-throttle decision; NULL
+/// sets the system clock back (the default). Stores built from `config` share `clock`: moving
+/// it with `cdyn_clock_advance_ms` moves their time (DynamoDB's own TTL deletion still follows
+/// the real time). Meant for tests.
+/// Ownership: borrows every argument; the configuration keeps its own reference to the clock,
+/// so `clock` may be freed at any time. `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_clock(
+    config: *mut cdyn_config,
+    clock: *const cdyn_clock,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        // SAFETY: the caller passes NULL or a live clock.
+        Ok(match unsafe { clock.as_ref() } {
+            Some(clock) => b.clock(clock.manual().clone()),
+            None => b.clock(SystemClock),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_has_a_setter() {
+        for field in ConfigField::ALL {
+            let setting = setting_of(field).expect("a C setting for every field");
+            let setter = setting.setter.to_str().expect("ASCII");
+            assert!(setter.starts_with("cdyn_config_set_"), "{setter}");
+            // The option is the setter's, or one of its arguments.
+            let option = setting.option.split('.').next().unwrap_or_default();
+            assert_eq!(setter.strip_prefix("cdyn_config_set_"), Some(option));
+        }
+    }
+
+    #[test]
+    fn a_config_error_names_the_setter() {
+        let err = Config::builder()
+            .max_attempts(0)
+            .build()
+            .expect_err("out of range");
+        let failure = Failure::from(err);
+        assert_eq!(failure.status, cdyn_status::CDYN_ERR_INVALID_CONFIG);
+        let error = failure.into_error();
+        // SAFETY: the error was just returned and is freed once below.
+        unsafe {
+            let message = CStr::from_ptr(crate::cdyn_error_message(error)).to_string_lossy();
+            assert_eq!(
+                message,
+                "cdyn_config_set_max_attempts: invalid `max_attempts`: must be 1 to 10"
+            );
+            let field = CStr::from_ptr(crate::cdyn_error_field(error));
+            assert_eq!(field, c"cdyn_config_set_max_attempts");
+            crate::cdyn_error_free(error);
+        }
+    }
+
+    #[test]
+    fn first_use_constants_mirror_the_core() {
+        assert_eq!(
+            first_use_arg(CDYN_FIRST_USE_CREATE).ok(),
+            Some(FirstUse::Create)
+        );
+        assert_eq!(
+            first_use_arg(CDYN_FIRST_USE_CHECK).ok(),
+            Some(FirstUse::Check)
+        );
+        assert_eq!(
+            first_use_arg(CDYN_FIRST_USE_NOTHING).ok(),
+            Some(FirstUse::Nothing)
+        );
+        assert!(first_use_arg(3).is_err());
+        // The default of a new configuration is the core's.
+        let config = cdyn_config_new();
+        // SAFETY: just made, freed once below.
+        let built = unsafe { (*config).build() }.expect("valid");
+        assert_eq!(built.first_use(), connect_dynamodb_core::DEFAULT_FIRST_USE);
+        // SAFETY: as above.
+        unsafe { cdyn_config_free(config) };
+    }
 }

@@ -3,11 +3,14 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::ffi::{CString, c_char, c_int};
+use std::ffi::{CStr, CString, c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 
 use connect_dynamodb_core::ErrorKind;
+use connect_dynamodb_runtime::RuntimeError;
+
+use crate::config::setting_of;
 
 /// The result of every fallible function. `CDYN_OK` is zero; every other value is a failure,
 /// one per stable error code of the store (the same codes as the Node and Python faces, in the
@@ -112,6 +115,8 @@ pub struct cdyn_error {
     status: cdyn_status,
     retryable: bool,
     message: CString,
+    /// For `CDYN_ERR_INVALID_CONFIG`, the setter of the invalid setting.
+    setter: Option<&'static CStr>,
 }
 
 impl std::fmt::Debug for cdyn_error {
@@ -120,6 +125,7 @@ impl std::fmt::Debug for cdyn_error {
             .field("status", &self.status)
             .field("retryable", &self.retryable)
             .field("message", &self.message)
+            .field("setter", &self.setter)
             .finish()
     }
 }
@@ -130,6 +136,7 @@ pub(crate) struct Failure {
     pub(crate) status: cdyn_status,
     retryable: bool,
     message: Cow<'static, str>,
+    setter: Option<&'static CStr>,
 }
 
 impl Failure {
@@ -138,6 +145,7 @@ impl Failure {
             status,
             retryable: false,
             message: message.into(),
+            setter: None,
         }
     }
 
@@ -164,28 +172,31 @@ impl Failure {
             status: self.status,
             retryable: self.retryable,
             message,
+            setter: self.setter,
         }))
     }
 }
 
 impl From<connect_dynamodb_core::Error> for Failure {
     fn from(err: connect_dynamodb_core::Error) -> Self {
-        use connect_dynamodb_core::ConfigField;
-        // The provisioned capacities are set together, by `cdyn_config_set_billing`.
-        if let (Some(ConfigField::ReadCapacity | ConfigField::WriteCapacity), Some(problem)) =
-            (err.config_field(), err.config_problem())
-        {
-            return Failure {
-                status: cdyn_status::of_kind(err.kind()),
-                retryable: false,
-                message: Cow::Owned(format!("invalid configuration `billing`: {problem}")),
-            };
-        }
+        // A configuration error names the C setting (see `config::setting_of`).
+        let setting = err.config_field().and_then(setting_of);
+        let message = match (setting, err.config_problem()) {
+            (Some(s), Some(problem)) => Cow::Owned(s.message(problem)),
+            _ => Cow::Owned(err.message().to_owned()),
+        };
         Failure {
             status: cdyn_status::of_kind(err.kind()),
             retryable: err.is_retryable(),
-            message: Cow::Owned(err.message().to_owned()),
+            message,
+            setter: setting.map(|s| s.setter),
         }
+    }
+}
+
+impl From<RuntimeError> for Failure {
+    fn from(err: RuntimeError) -> Self {
+        Failure::internal(err.message())
     }
 }
 
@@ -272,6 +283,21 @@ pub unsafe extern "C" fn cdyn_error_retryable(error: *const cdyn_error) -> bool 
     })
 }
 
+/// For a `CDYN_ERR_INVALID_CONFIG` error, the name of the setter whose value is invalid, e.g.
+/// `"cdyn_config_set_hash_key"`; NULL for other errors and when `error` is NULL.
+///
+/// Ownership: the string is static; never free it.
+/// Thread safety: may be called from any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_error_field(error: *const cdyn_error) -> *const c_char {
+    infallible(ptr::null(), || {
+        // SAFETY: NULL or an error the library returned and the caller has not freed.
+        unsafe { error.as_ref() }
+            .and_then(|e| e.setter)
+            .map_or(ptr::null(), CStr::as_ptr)
+    })
+}
+
 /// Frees an error. `cdyn_error_free(NULL)` does nothing.
 ///
 /// Ownership: takes `error`, which must not be used afterwards.
@@ -296,9 +322,35 @@ mod tests {
         for (i, kind) in ErrorKind::ALL.iter().enumerate() {
             let status = cdyn_status::of_kind(*kind);
             assert_eq!(status as usize, i + 1);
+            assert_eq!(FAILURES[i], status);
             assert_eq!(status.token().to_str().ok(), Some(kind.as_str()));
+            assert_eq!(cdyn_status::from_int(i as c_int + 1), Some(status));
         }
         assert_eq!(FAILURES.len(), ErrorKind::ALL.len());
+        assert_eq!(cdyn_status::from_int(FAILURES.len() as c_int + 1), None);
+    }
+
+    /// The enum C programs compile against (the committed header) lists the core's kinds, in
+    /// the core's order, with codes 1, 2, ... after `CDYN_OK = 0`.
+    #[test]
+    fn the_header_enum_is_the_core_list() {
+        let header = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../include/connect_dynamodb.h"
+        ));
+        let end = header.find("} cdyn_status;").expect("the enum");
+        let start = header[..end].rfind("typedef enum {").expect("its start");
+        let entries: Vec<(String, i64)> = header[start..end]
+            .lines()
+            .filter_map(|l| l.trim().strip_suffix(','))
+            .filter_map(|l| l.split_once(" = "))
+            .map(|(name, code)| (name.to_owned(), code.parse().expect("a number")))
+            .collect();
+        let mut expected = vec![("CDYN_OK".to_owned(), 0)];
+        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+            expected.push((format!("CDYN_ERR_{}", kind.as_str()), i as i64 + 1));
+        }
+        assert_eq!(entries, expected);
     }
 
     #[test]

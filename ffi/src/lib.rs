@@ -7,9 +7,10 @@
 //! of the exported items are the header's prose: they say who owns what, whether a call is
 //! thread-safe, and which statuses it returns.
 //!
-//! Blocking calls block on a Tokio runtime the library builds on first use, once per process
-//! and again in a forked child (`runtime.rs`); non-blocking calls run on it and deliver their
-//! result to a callback on a library thread (`nonblocking.rs`).
+//! Each store operation is declared once (`operation.rs`); its blocking function (`store.rs`)
+//! blocks on the process-local Tokio runtime of `connect-dynamodb-runtime` (built on first use,
+//! again in a forked child), and its non-blocking twin (`nonblocking.rs`) runs on it and
+//! delivers the result to a callback on a library thread.
 
 // The exported functions are called from C: each one's doc comment (the header's prose) states
 // its contract, which is its safety section, in the "Ownership" and "Thread safety" lines.
@@ -22,17 +23,19 @@ compile_error!(
     "libconnect_dynamodb must be built with panic=unwind: panics become CDYN_ERR_INTERNAL"
 );
 
+mod clock;
 mod config;
 mod error;
 mod nonblocking;
-mod runtime;
+mod operation;
 mod store;
 mod values;
 
+pub use clock::*;
 pub use config::*;
 pub use error::{
-    cdyn_error, cdyn_error_code, cdyn_error_free, cdyn_error_message, cdyn_error_retryable,
-    cdyn_status, cdyn_status_str,
+    cdyn_error, cdyn_error_code, cdyn_error_field, cdyn_error_free, cdyn_error_message,
+    cdyn_error_retryable, cdyn_status, cdyn_status_str,
 };
 pub use nonblocking::*;
 pub use store::{

@@ -1,44 +1,23 @@
 //! The non-blocking store calls, for event-loop programs: each returns at once, and a
 //! completion callback receives the result on a library thread.
 //!
-//! Every `cdyn_store_*_async` function follows the same contract:
-//!
-//! - It returns `CDYN_OK` when the call was started; its callback then runs exactly once.
-//!   It returns `CDYN_ERR_INVALID_ARGUMENT` at once (and never calls the callback) for a NULL
-//!   `store` or `callback`, a NULL or non-UTF-8 string, a negative expiry or an unknown
-//!   constant; other problems (an empty session id, every DynamoDB failure) reach the
-//!   callback.
-//! - The callback runs on a thread of the library (never on the calling thread, never inside
-//!   the `_async` call), with the `user_data` given. Callbacks of different calls may run at
-//!   the same time on different threads. Keep them short, e.g. hand the result to your event
-//!   loop; blocking calls of this library work inside a callback too. A callback must return
-//!   normally (no C++ exception, no longjmp out of it).
-//! - On success the callback's status is `CDYN_OK` and its error NULL; on failure the status
-//!   is the failure's and the error describes it, with the other values empty (false, NULL,
-//!   0). The callback owns the error and every string or list it receives: it frees them
-//!   (`cdyn_error_free`, `cdyn_string_free`, `cdyn_string_list_free`), now or later, on any
-//!   thread.
-//! - The store is kept alive by the library until the callback has returned: the caller may
-//!   call `cdyn_store_free` while calls are pending. Arguments are copied before the function
-//!   returns.
+//! Every `cdyn_store_*_async` function runs the operation its blocking twin runs (both are
+//! declared once, in `operation.rs`) and follows the contract stated under "Non-blocking
+//! calls" at the top of the header (`ffi/cbindgen.toml`): it returns at once, and its callback
+//! runs exactly once on a library thread, owning what it receives.
 
 use std::ffi::{c_char, c_void};
-use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 use std::sync::Arc;
 
-use connect_dynamodb_core::SessionStore;
+use connect_dynamodb_runtime::{ProcessStore, handle};
 use futures_util::FutureExt;
 
-use crate::config::str_arg;
 use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status};
-use crate::runtime::runtime;
-use crate::store::{
-    Found, Shared, UserData, cdyn_condition, cdyn_store, cdyn_touch_outcome, condition_arg,
-    created, expiry_arg, problems,
-};
+use crate::operation::{self as op, CValue, Call, Callback};
+use crate::store::{cdyn_condition, cdyn_store, cdyn_touch_outcome, store_ref};
 use crate::values::{cdyn_reap_report, cdyn_string_list};
 
 /// Receives the result of `cdyn_store_get_async`: `found`, the session JSON text (NULL when
@@ -64,14 +43,15 @@ pub type cdyn_done_callback = Option<
     unsafe extern "C" fn(user_data: *mut c_void, status: cdyn_status, error: *mut cdyn_error),
 >;
 
-/// Receives the result of `cdyn_store_touch_async` (the outcome is `CDYN_TOUCH_NOT_FOUND`
-/// on failure).
+/// Receives the result of `cdyn_store_touch_async`: the outcome and the expiry the session
+/// has now, as `cdyn_store_touch` sets them (`CDYN_TOUCH_NOT_FOUND` and 0 on failure).
 #[allow(non_camel_case_types)]
 pub type cdyn_touch_callback = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
         status: cdyn_status,
         outcome: cdyn_touch_outcome,
+        stored_expires: i64,
         error: *mut cdyn_error,
     ),
 >;
@@ -135,47 +115,80 @@ pub type cdyn_create_table_callback = Option<
     ),
 >;
 
+/// `user_data` of the non-blocking calls, handed back to the callback on another thread.
+#[derive(Debug, Clone, Copy)]
+struct UserData(*mut c_void);
+
+// SAFETY: the library never dereferences it; the caller who passes it to a non-blocking call
+// accepts that its callback runs on a library thread.
+unsafe impl Send for UserData {}
+
 impl UserData {
+    /// A method, so that a closure captures the whole `UserData`, not its pointer.
     fn get(self) -> *mut c_void {
         self.0
     }
 }
 
-fn required<F>(callback: Option<F>) -> Outcome<F> {
-    callback.ok_or_else(|| Failure::invalid_argument("`callback` is NULL"))
+/// Starts a store operation on the library's runtime and returns at once: the non-blocking
+/// twin of `store::blocking`. The callback then runs exactly once, with the operation's C
+/// values or its failure, on a thread of the runtime's blocking pool, so that a slow callback
+/// never holds up the workers.
+pub(crate) fn start<T: Send + 'static, O: CValue + 'static, C: Callback<O>>(
+    store: *const cdyn_store,
+    error: *mut *mut cdyn_error,
+    callback: Option<C>,
+    user_data: *mut c_void,
+    args: impl FnOnce() -> Outcome<Call<T, O>>,
+) -> cdyn_status {
+    boundary(error, || {
+        let callback = callback.ok_or_else(|| Failure::invalid_argument("`callback` is NULL"))?;
+        let call = args()?;
+        // SAFETY: the caller passes NULL or a store that is not freed during this call.
+        let process = Arc::clone(unsafe { store_ref(store) }?);
+        let runtime = handle()?;
+        let user_data = UserData(user_data);
+        // From here on the callback runs exactly once, whatever happens to the task.
+        let delivery = Delivery::new(
+            move |result: Outcome<T>| {
+                // SAFETY: the caller's callback, called once with what its type documents.
+                unsafe { respond(callback, user_data.get(), result, call.output) }
+            },
+            Arc::clone(&process),
+        );
+        runtime.spawn(async move {
+            let work = async { Ok((call.run)(process.store().await?).await?) };
+            let result = AssertUnwindSafe(work)
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|p| Err(Failure::panic(p)));
+            drop(process);
+            // Detached: nothing waits for the callback.
+            drop(tokio::task::spawn_blocking(move || delivery.run(result)));
+        });
+        Ok(())
+    })
 }
 
-/// Starts `op` on the library's runtime; `deliver` then runs once with its result on a thread
-/// of the runtime's blocking pool, so that a slow callback never holds up the workers.
-fn submit<T, F, Fut, D>(store: *const cdyn_store, op: F, deliver: D) -> Outcome
-where
-    T: Send + 'static,
-    F: FnOnce(SessionStore) -> Fut + Send + 'static,
-    Fut: Future<Output = connect_dynamodb_core::Result<T>> + Send + 'static,
-    D: FnOnce(Outcome<T>) + Send + 'static,
-{
-    // SAFETY: the caller passes NULL or a store that is not freed during this call.
-    let shared = unsafe { store.as_ref() }
-        .ok_or_else(|| Failure::invalid_argument("`store` is NULL"))?
-        .shared
-        .clone();
-    let runtime = runtime()?;
-    // From here on the callback runs exactly once, whatever happens to the task.
-    let delivery = Delivery::new(deliver, Arc::clone(&shared));
-    runtime.spawn(async move {
-        let work = async {
-            let store = shared.store().await?;
-            Ok(op(store).await?)
-        };
-        let result = AssertUnwindSafe(work)
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|p| Err(Failure::panic(p)));
-        drop(shared);
-        // Detached: nothing waits for the callback.
-        drop(tokio::task::spawn_blocking(move || delivery.run(result)));
-    });
-    Ok(())
+/// Converts a result for a callback and calls it: the C values, or a status and an error.
+///
+/// # Safety
+/// `callback` is the caller's, called once with what its type documents.
+unsafe fn respond<T, O: CValue, C: Callback<O>>(
+    callback: C,
+    user_data: *mut c_void,
+    result: Outcome<T>,
+    output: fn(T) -> Outcome<O>,
+) {
+    let converted = catch_unwind(AssertUnwindSafe(|| result.and_then(output)))
+        .unwrap_or_else(|p| Err(Failure::panic(p)));
+    // SAFETY: per this function's contract.
+    unsafe {
+        match converted {
+            Ok(values) => callback.call(user_data, cdyn_status::CDYN_OK, values, ptr::null_mut()),
+            Err(f) => callback.call(user_data, f.status, O::EMPTY, f.into_error()),
+        }
+    }
 }
 
 /// Hands a call's result to its callback exactly once, and keeps the store's state alive until
@@ -184,12 +197,12 @@ where
 /// `CDYN_ERR_INTERNAL` instead, so that no caller can wait forever for a callback.
 struct Delivery<T, D: FnOnce(Outcome<T>)> {
     deliver: Option<D>,
-    shared: Option<Arc<Shared>>,
+    shared: Option<Arc<ProcessStore>>,
     _result: PhantomData<fn(T)>,
 }
 
 impl<T, D: FnOnce(Outcome<T>)> Delivery<T, D> {
-    fn new(deliver: D, shared: Arc<Shared>) -> Self {
+    fn new(deliver: D, shared: Arc<ProcessStore>) -> Self {
         Delivery {
             deliver: Some(deliver),
             shared: Some(shared),
@@ -224,25 +237,8 @@ impl<T, D: FnOnce(Outcome<T>)> std::fmt::Debug for Delivery<T, D> {
     }
 }
 
-/// Converts a result for a callback: the converted outputs, or a status and an error.
-fn respond<T, O>(
-    result: Outcome<T>,
-    convert: impl FnOnce(T) -> Outcome<O>,
-) -> Result<O, (cdyn_status, *mut cdyn_error)> {
-    catch_unwind(AssertUnwindSafe(|| result.and_then(convert)))
-        .unwrap_or_else(|p| Err(Failure::panic(p)))
-        .map_err(|f| (f.status, f.into_error()))
-}
-
-/// Non-blocking `cdyn_store_get`: `callback` receives what `cdyn_store_get` would set.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the session text and the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_get`.
+/// Non-blocking `cdyn_store_get`; `callback` receives what `cdyn_store_get` would set, or one
+/// of the failures of `cdyn_store_get` (see "Non-blocking calls" at the top of this header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_get_async(
     store: *const cdyn_store,
@@ -251,48 +247,14 @@ pub unsafe extern "C" fn cdyn_store_get_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        // SAFETY: the caller passes NULL or a NUL-terminated string.
-        let sid = unsafe { str_arg(sid, "sid") }?.to_owned();
-        submit(
-            store,
-            move |s| async move { s.get(&sid).await },
-            move |result| {
-                let user_data = user_data.get();
-                // SAFETY: the caller's callback, called once with what its type documents.
-                unsafe {
-                    match respond(result, Found::of) {
-                        Ok(f) => callback(
-                            user_data,
-                            cdyn_status::CDYN_OK,
-                            f.found,
-                            f.session,
-                            f.len,
-                            f.expires,
-                            ptr::null_mut(),
-                        ),
-                        Err((status, error)) => {
-                            let n = Found::NONE;
-                            callback(user_data, status, n.found, n.session, n.len, 0, error)
-                        }
-                    }
-                }
-            },
-        )
+    start(store, error, callback, user_data, || unsafe {
+        op::get(sid)
     })
 }
 
-/// Non-blocking `cdyn_store_set`, with the same arguments; `callback` receives the status.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_set`.
+/// Non-blocking `cdyn_store_set`, with the same arguments; `callback` receives the status, or
+/// one of the failures of `cdyn_store_set` (see "Non-blocking calls" at the top of this
+/// header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_set_async(
     store: *const cdyn_store,
@@ -304,32 +266,14 @@ pub unsafe extern "C" fn cdyn_store_set_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        // SAFETY: the caller passes NULL or NUL-terminated strings.
-        let sid = unsafe { str_arg(sid, "sid") }?.to_owned();
-        // SAFETY: as above.
-        let session = unsafe { str_arg(session, "session") }?.to_owned();
-        let expires_at = expiry_arg(expires)?;
-        let condition = condition_arg(condition)?;
-        submit(
-            store,
-            move |s| async move { s.set_with(&sid, &session, expires_at, condition).await },
-            move |result| done(callback, user_data, result),
-        )
+    start(store, error, callback, user_data, || unsafe {
+        op::set(sid, session, expires, condition)
     })
 }
 
-/// Non-blocking `cdyn_store_touch`; `callback` receives the outcome.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_touch`.
+/// Non-blocking `cdyn_store_touch`; `callback` receives the outcome and the expiry left stored,
+/// or one of the failures of `cdyn_store_touch` (see "Non-blocking calls" at the top of this
+/// header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_touch_async(
     store: *const cdyn_store,
@@ -339,43 +283,13 @@ pub unsafe extern "C" fn cdyn_store_touch_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        // SAFETY: the caller passes NULL or a NUL-terminated string.
-        let sid = unsafe { str_arg(sid, "sid") }?.to_owned();
-        let expires_at = expiry_arg(expires)?;
-        submit(
-            store,
-            move |s| async move { s.touch(&sid, expires_at).await },
-            move |result| {
-                let user_data = user_data.get();
-                // SAFETY: the caller's callback, called once with what its type documents.
-                unsafe {
-                    match respond(result, |o| Ok(cdyn_touch_outcome::from(o.outcome))) {
-                        Ok(o) => callback(user_data, cdyn_status::CDYN_OK, o, ptr::null_mut()),
-                        Err((status, error)) => callback(
-                            user_data,
-                            status,
-                            cdyn_touch_outcome::CDYN_TOUCH_NOT_FOUND,
-                            error,
-                        ),
-                    }
-                }
-            },
-        )
+    start(store, error, callback, user_data, || unsafe {
+        op::touch(sid, expires)
     })
 }
 
-/// Non-blocking `cdyn_store_destroy`; `callback` receives the status.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_destroy`.
+/// Non-blocking `cdyn_store_destroy`; `callback` receives the status, or one of the failures of
+/// `cdyn_store_destroy` (see "Non-blocking calls" at the top of this header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_destroy_async(
     store: *const cdyn_store,
@@ -384,28 +298,13 @@ pub unsafe extern "C" fn cdyn_store_destroy_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        // SAFETY: the caller passes NULL or a NUL-terminated string.
-        let sid = unsafe { str_arg(sid, "sid") }?.to_owned();
-        submit(
-            store,
-            move |s| async move { s.destroy(&sid).await },
-            move |result| done(callback, user_data, result),
-        )
+    start(store, error, callback, user_data, || unsafe {
+        op::destroy(sid)
     })
 }
 
-/// Non-blocking `cdyn_store_ids`; `callback` receives the list of ids.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the list and the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_ids`.
+/// Non-blocking `cdyn_store_ids`; `callback` receives the list of ids, or one of the failures
+/// of `cdyn_store_ids` (see "Non-blocking calls" at the top of this header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_ids_async(
     store: *const cdyn_store,
@@ -413,30 +312,11 @@ pub unsafe extern "C" fn cdyn_store_ids_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        submit(
-            store,
-            move |s| async move { s.ids().await },
-            move |result| {
-                list(callback, user_data, result, |ids| {
-                    Ok(cdyn_string_list::new(ids))
-                })
-            },
-        )
-    })
+    start(store, error, callback, user_data, || unsafe { op::ids() })
 }
 
-/// Non-blocking `cdyn_store_length`; `callback` receives the count.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_length`.
+/// Non-blocking `cdyn_store_length`; `callback` receives the count, or one of the failures of
+/// `cdyn_store_length` (see "Non-blocking calls" at the top of this header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_length_async(
     store: *const cdyn_store,
@@ -444,35 +324,13 @@ pub unsafe extern "C" fn cdyn_store_length_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        submit(
-            store,
-            move |s| async move { s.length().await },
-            move |result| {
-                let user_data = user_data.get();
-                // SAFETY: the caller's callback, called once with what its type documents.
-                unsafe {
-                    match respond(result, Ok) {
-                        Ok(n) => callback(user_data, cdyn_status::CDYN_OK, n, ptr::null_mut()),
-                        Err((status, error)) => callback(user_data, status, 0, error),
-                    }
-                }
-            },
-        )
+    start(store, error, callback, user_data, || unsafe {
+        op::length()
     })
 }
 
-/// Non-blocking `cdyn_store_clear`; `callback` receives the report.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_clear`.
+/// Non-blocking `cdyn_store_clear`; `callback` receives the report, or one of the failures of
+/// `cdyn_store_clear` (see "Non-blocking calls" at the top of this header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_clear_async(
     store: *const cdyn_store,
@@ -480,26 +338,11 @@ pub unsafe extern "C" fn cdyn_store_clear_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        submit(
-            store,
-            move |s| async move { s.clear().await },
-            move |result| report(callback, user_data, result),
-        )
-    })
+    start(store, error, callback, user_data, || unsafe { op::clear() })
 }
 
-/// Non-blocking `cdyn_store_reap`; `callback` receives the report.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_reap`.
+/// Non-blocking `cdyn_store_reap`; `callback` receives the report, or one of the failures of
+/// `cdyn_store_reap` (see "Non-blocking calls" at the top of this header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_reap_async(
     store: *const cdyn_store,
@@ -507,27 +350,12 @@ pub unsafe extern "C" fn cdyn_store_reap_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        submit(
-            store,
-            move |s| async move { s.reap().await },
-            move |result| report(callback, user_data, result),
-        )
-    })
+    start(store, error, callback, user_data, || unsafe { op::reap() })
 }
 
 /// Non-blocking `cdyn_store_create_table`; `callback` receives whether this call created the
-/// table and the problems still found.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the list and the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_create_table`.
+/// table and the problems still found, or one of the failures of `cdyn_store_create_table` (see
+/// "Non-blocking calls" at the top of this header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_create_table_async(
     store: *const cdyn_store,
@@ -535,43 +363,14 @@ pub unsafe extern "C" fn cdyn_store_create_table_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        submit(
-            store,
-            move |s| async move { s.create_table().await },
-            move |result| {
-                let user_data = user_data.get();
-                // SAFETY: the caller's callback, called once with what its type documents.
-                unsafe {
-                    match respond(result, |setup| Ok(created(&setup))) {
-                        Ok((was_created, list)) => callback(
-                            user_data,
-                            cdyn_status::CDYN_OK,
-                            was_created,
-                            list.into_raw(),
-                            ptr::null_mut(),
-                        ),
-                        Err((status, error)) => {
-                            callback(user_data, status, false, ptr::null_mut(), error)
-                        }
-                    }
-                }
-            },
-        )
+    start(store, error, callback, user_data, || unsafe {
+        op::create_table()
     })
 }
 
-/// Non-blocking `cdyn_store_table_exists`; `callback` receives whether the table exists.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_table_exists`.
+/// Non-blocking `cdyn_store_table_exists`; `callback` receives whether the table exists, or one
+/// of the failures of `cdyn_store_table_exists` (see "Non-blocking calls" at the top of this
+/// header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_table_exists_async(
     store: *const cdyn_store,
@@ -579,35 +378,14 @@ pub unsafe extern "C" fn cdyn_store_table_exists_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        submit(
-            store,
-            move |s| async move { s.table_exists().await },
-            move |result| {
-                let user_data = user_data.get();
-                // SAFETY: the caller's callback, called once with what its type documents.
-                unsafe {
-                    match respond(result, Ok) {
-                        Ok(b) => callback(user_data, cdyn_status::CDYN_OK, b, ptr::null_mut()),
-                        Err((status, error)) => callback(user_data, status, false, error),
-                    }
-                }
-            },
-        )
+    start(store, error, callback, user_data, || unsafe {
+        op::table_exists()
     })
 }
 
-/// Non-blocking `cdyn_store_verify_table`; `callback` receives the problems found.
-///
-/// Ownership: borrows `store`; copies the other arguments before returning. The callback
-/// owns the list and the error it receives.
-/// Thread safety: may be called from many threads at once on one store; the callback runs
-/// once, on a library thread (see "Non-blocking calls" at the top of this header).
-/// Returns `CDYN_OK` (started), or `CDYN_ERR_INVALID_ARGUMENT` or `CDYN_ERR_INTERNAL` (not
-/// started: the callback is never called). The callback receives the statuses of
-/// `cdyn_store_verify_table`.
+/// Non-blocking `cdyn_store_verify_table`; `callback` receives the problems found, or one of
+/// the failures of `cdyn_store_verify_table` (see "Non-blocking calls" at the top of this
+/// header).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_verify_table_async(
     store: *const cdyn_store,
@@ -615,67 +393,9 @@ pub unsafe extern "C" fn cdyn_store_verify_table_async(
     user_data: *mut c_void,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        let callback = required(callback)?;
-        let user_data = UserData(user_data);
-        submit(
-            store,
-            move |s| async move { s.verify_table().await },
-            move |result| list(callback, user_data, result, |r| Ok(problems(&r))),
-        )
+    start(store, error, callback, user_data, || unsafe {
+        op::verify_table()
     })
-}
-
-type DoneFn = unsafe extern "C" fn(*mut c_void, cdyn_status, *mut cdyn_error);
-type ListFn =
-    unsafe extern "C" fn(*mut c_void, cdyn_status, *mut cdyn_string_list, *mut cdyn_error);
-type ReportFn = unsafe extern "C" fn(*mut c_void, cdyn_status, cdyn_reap_report, *mut cdyn_error);
-
-fn done(callback: DoneFn, user_data: UserData, result: Outcome) {
-    let user_data = user_data.get();
-    // SAFETY: the caller's callback, called once with what its type documents.
-    unsafe {
-        match respond(result, Ok) {
-            Ok(()) => callback(user_data, cdyn_status::CDYN_OK, ptr::null_mut()),
-            Err((status, error)) => callback(user_data, status, error),
-        }
-    }
-}
-
-fn list<T>(
-    callback: ListFn,
-    user_data: UserData,
-    result: Outcome<T>,
-    convert: impl FnOnce(T) -> Outcome<cdyn_string_list>,
-) {
-    let user_data = user_data.get();
-    // SAFETY: the caller's callback, called once with what its type documents.
-    unsafe {
-        match respond(result, convert) {
-            Ok(l) => callback(
-                user_data,
-                cdyn_status::CDYN_OK,
-                l.into_raw(),
-                ptr::null_mut(),
-            ),
-            Err((status, error)) => callback(user_data, status, ptr::null_mut(), error),
-        }
-    }
-}
-
-fn report(
-    callback: ReportFn,
-    user_data: UserData,
-    result: Outcome<connect_dynamodb_core::ReapReport>,
-) {
-    let user_data = user_data.get();
-    // SAFETY: the caller's callback, called once with what its type documents.
-    unsafe {
-        match respond(result, |r| Ok(cdyn_reap_report::from(r))) {
-            Ok(r) => callback(user_data, cdyn_status::CDYN_OK, r, ptr::null_mut()),
-            Err((status, error)) => callback(user_data, status, cdyn_reap_report::default(), error),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -683,8 +403,8 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    fn shared() -> Arc<Shared> {
-        Arc::new(Shared::new(
+    fn shared() -> Arc<ProcessStore> {
+        Arc::new(ProcessStore::new(
             connect_dynamodb_core::Config::builder()
                 .region("us-east-1")
                 .build()

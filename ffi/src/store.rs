@@ -1,21 +1,15 @@
 //! `cdyn_store`: the blocking store calls, and the per-process client behind a store handle.
 
-use std::ffi::{c_char, c_void};
-use std::future::Future;
-use std::process;
+use std::ffi::c_char;
 use std::ptr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use connect_dynamodb_core::{
-    Config, ReaperHandle, SessionRecord, SessionStore, TableSetup, TouchOutcome, WriteCondition,
-};
+use connect_dynamodb_runtime::{ProcessStore, block_on};
 
-use crate::config::{cdyn_config, str_arg};
+use crate::config::cdyn_config;
 use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status, infallible};
-use crate::runtime::{block_on, keep_forever};
-use crate::values::{c_string, cdyn_reap_report, cdyn_string_list};
+use crate::operation::{self as op, CValue, Call, Out, OutParams};
+use crate::values::{cdyn_reap_report, cdyn_string_list};
 
 /// A session store on one DynamoDB table, from `cdyn_store_new`.
 ///
@@ -31,16 +25,10 @@ use crate::values::{c_string, cdyn_reap_report, cdyn_string_list};
 /// parent at the fork call back in the parent only; a configured reaper also runs in each
 /// child that uses the store, from that first call until the child frees the store.
 #[allow(non_camel_case_types)]
+#[derive(Debug)]
 pub struct cdyn_store {
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for cdyn_store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("cdyn_store")
-            .field("config", &self.shared.config)
-            .finish_non_exhaustive()
-    }
+    /// The configuration and the store of each process (the shared runtime crate's).
+    pub(crate) process: Arc<ProcessStore>,
 }
 
 /// When `cdyn_store_set` may write: one of the `CDYN_CONDITION_` constants.
@@ -71,239 +59,36 @@ pub enum cdyn_touch_outcome {
     CDYN_TOUCH_NOT_FOUND = 2,
 }
 
-impl From<TouchOutcome> for cdyn_touch_outcome {
-    fn from(o: TouchOutcome) -> Self {
-        match o {
-            TouchOutcome::Updated => cdyn_touch_outcome::CDYN_TOUCH_UPDATED,
-            TouchOutcome::Throttled => cdyn_touch_outcome::CDYN_TOUCH_THROTTLED,
-            TouchOutcome::NotFound => cdyn_touch_outcome::CDYN_TOUCH_NOT_FOUND,
-        }
-    }
-}
-
-/// The state behind a store handle, shared with pending non-blocking calls.
-pub(crate) struct Shared {
-    config: Config,
-    /// The store of the current process; see [`Shared::store`].
-    current: AtomicPtr<Generation>,
-}
-
-/// A store (client, connection pool, reaper) belonging to one process.
-struct Generation {
-    pid: u32,
-    store: SessionStore,
-    _reaper: Option<ReaperHandle>,
-}
-
-// The state behind a store handle is shared by every thread that calls into the store and by
-// the runtime's threads; its parts must allow that, checked here at compile time.
-const _: () = {
-    const fn send_sync<T: Send + Sync>() {}
-    const fn send<T: Send>() {}
-    send_sync::<Shared>();
-    send_sync::<Config>();
-    send_sync::<SessionStore>();
-    // A generation is dropped on whichever thread drops the last reference to its `Shared`.
-    send::<ReaperHandle>();
-};
-
-impl Shared {
-    pub(crate) fn new(config: Config) -> Self {
-        Shared {
-            config,
-            current: AtomicPtr::new(ptr::null_mut()),
-        }
-    }
-
-    /// The core store of this process: built on first use in each process, since a forked
-    /// child cannot use the parent's connections. A parent's store is kept, never dropped (see
-    /// `runtime.rs`). Must run on the library's runtime.
-    pub(crate) async fn store(&self) -> Outcome<SessionStore> {
-        if let Some(store) = self.existing() {
-            return Ok(store);
-        }
-        let store = SessionStore::connect(self.config.clone()).await?;
-        let reaper = store.start_configured_reaper()?;
-        Ok(self.install(store, reaper))
-    }
-
-    /// The store of this process, when it has been built.
-    fn existing(&self) -> Option<SessionStore> {
-        let current = self.current.load(Ordering::Acquire);
-        // SAFETY: a generation is freed only when `Shared` is dropped; a replaced one is kept
-        // forever.
-        unsafe { current.as_ref() }
-            .filter(|g| g.pid == process::id())
-            .map(|g| g.store.clone())
-    }
-
-    /// Publishes a store built for this process, unless another thread was first.
-    fn install(&self, store: SessionStore, reaper: Option<ReaperHandle>) -> SessionStore {
-        let pid = process::id();
-        let fresh = Box::into_raw(Box::new(Generation {
-            pid,
-            store: store.clone(),
-            _reaper: reaper,
-        }));
-        let mut current = self.current.load(Ordering::Acquire);
-        loop {
-            // SAFETY: as in `existing`.
-            if let Some(generation) = unsafe { current.as_ref() }
-                && generation.pid == pid
-            {
-                // Another thread of this process was first: its store is used.
-                // SAFETY: `fresh` was never published.
-                drop(unsafe { Box::from_raw(fresh) });
-                return generation.store.clone();
-            }
-            match self
-                .current
-                .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(previous) => {
-                    // Null, or the store of a parent process.
-                    keep_forever(previous.cast());
-                    return store;
-                }
-                Err(installed) => current = installed,
-            }
-        }
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        let current = *self.current.get_mut();
-        // SAFETY: the generation is valid; nothing else refers to it any more.
-        if let Some(generation) = unsafe { current.as_ref() } {
-            if generation.pid == process::id() {
-                // SAFETY: published by `store` with Box::into_raw, and dropped once, here.
-                drop(unsafe { Box::from_raw(current) });
-            } else {
-                keep_forever(current.cast());
-            }
-        }
-    }
-}
-
 /// # Safety
 /// `store` is NULL or a store from `cdyn_store_new` that is not freed during the call.
-pub(crate) unsafe fn store_ref<'a>(store: *const cdyn_store) -> Outcome<&'a Shared> {
+pub(crate) unsafe fn store_ref<'a>(store: *const cdyn_store) -> Outcome<&'a Arc<ProcessStore>> {
     // SAFETY: per this function's contract.
     unsafe { store.as_ref() }
-        .map(|s| &*s.shared)
+        .map(|s| &s.process)
         .ok_or_else(|| Failure::invalid_argument("`store` is NULL"))
 }
 
-/// A required out-parameter.
-///
-/// # Safety
-/// `ptr` is NULL or valid for writes of a `T`.
-pub(crate) unsafe fn out_arg<'a, T>(ptr: *mut T, name: &str) -> Outcome<&'a mut T> {
-    // SAFETY: per this function's contract.
-    unsafe { ptr.as_mut() }.ok_or_else(|| Failure::invalid_argument(format!("`{name}` is NULL")))
-}
-
-/// Writes an optional out-parameter.
-///
-/// # Safety
-/// `ptr` is NULL or valid for writes of a `T`.
-pub(crate) unsafe fn put<T>(ptr: *mut T, value: T) {
-    if !ptr.is_null() {
-        // SAFETY: per this function's contract.
-        unsafe { ptr.write(value) };
-    }
-}
-
-/// Runs a store operation on the runtime, blocking the calling thread.
-fn call<T, F, Fut>(shared: &Shared, op: F) -> Outcome<T>
-where
-    T: Send,
-    F: FnOnce(SessionStore) -> Fut + Send,
-    Fut: Future<Output = connect_dynamodb_core::Result<T>> + Send,
-{
-    block_on(async move {
-        let store = shared.store().await?;
-        Ok(op(store).await?)
-    })?
-}
-
-/// An expiry argument in epoch seconds.
-pub(crate) fn expiry_arg(expires: i64) -> Outcome<Option<SystemTime>> {
-    if expires == CDYN_EXPIRES_DEFAULT {
-        return Ok(None);
-    }
-    u64::try_from(expires)
-        .ok()
-        .and_then(|secs| UNIX_EPOCH.checked_add(Duration::from_secs(secs)))
-        .map(Some)
-        .ok_or_else(|| {
-            Failure::invalid_argument("`expires` must lie between 1970 and the year 5000")
-        })
-}
-
-/// A write condition argument.
-pub(crate) fn condition_arg(condition: cdyn_condition) -> Outcome<WriteCondition> {
-    match condition {
-        CDYN_CONDITION_ALWAYS => Ok(WriteCondition::Always),
-        CDYN_CONDITION_IF_ABSENT => Ok(WriteCondition::IfAbsent),
-        CDYN_CONDITION_IF_PRESENT => Ok(WriteCondition::IfPresent),
-        _ => Err(Failure::invalid_argument(
-            "`condition` is not one of the CDYN_CONDITION_ constants",
-        )),
-    }
-}
-
-/// Epoch seconds, rounded up (stored expiries are whole seconds, rounded up, too).
-fn epoch_secs(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => {
-            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-            if d.subsec_nanos() > 0 {
-                secs.saturating_add(1)
-            } else {
-                secs
-            }
-        }
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    }
-}
-
-/// The outputs of a get.
-pub(crate) struct Found {
-    pub(crate) found: bool,
-    pub(crate) session: *mut c_char,
-    pub(crate) len: usize,
-    pub(crate) expires: i64,
-}
-
-impl Found {
-    pub(crate) const NONE: Found = Found {
-        found: false,
-        session: ptr::null_mut(),
-        len: 0,
-        expires: 0,
-    };
-
-    pub(crate) fn of(record: Option<SessionRecord>) -> Outcome<Found> {
-        Ok(match record {
-            None => Found::NONE,
-            Some(r) => Found {
-                found: true,
-                session: c_string(&r.session)?,
-                len: r.session.len(),
-                expires: epoch_secs(r.expires_at),
-            },
-        })
-    }
-}
-
-pub(crate) fn problems(setup_report: &connect_dynamodb_core::TableReport) -> cdyn_string_list {
-    cdyn_string_list::new(setup_report.problems.iter().map(ToString::to_string))
-}
-
-pub(crate) fn created(setup: &TableSetup) -> (bool, cdyn_string_list) {
-    (setup.created, problems(&setup.report))
+/// Runs a store operation on the library's runtime, blocking the calling thread, and writes
+/// its C values to the out-parameters: the blocking twin of `nonblocking::start`.
+pub(crate) fn blocking<T: Send + 'static, O: CValue>(
+    store: *const cdyn_store,
+    error: *mut *mut cdyn_error,
+    outs: impl OutParams<O>,
+    args: impl FnOnce() -> Outcome<Call<T, O>>,
+) -> cdyn_status {
+    boundary(error, || {
+        outs.check()?;
+        // SAFETY (this block and the write below): the exported functions' documented contract
+        // of their out-parameters.
+        unsafe { outs.reset() };
+        let call = args()?;
+        // SAFETY: the caller passes NULL or a store that is not freed during the call.
+        let process = unsafe { store_ref(store) }?;
+        let value = block_on(async move { (call.run)(process.store().await?).await })??;
+        let values = (call.output)(value)?;
+        unsafe { outs.write(values) };
+        Ok(())
+    })
 }
 
 /// The version of this library, e.g. `"0.1.0"`.
@@ -328,7 +113,8 @@ pub extern "C" fn cdyn_version() -> *const c_char {
 /// Thread safety: may be called from any thread, also with one `config` on several threads.
 /// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (a NULL argument),
 /// `CDYN_ERR_INVALID_CONFIG` (e.g. no region set and none in the environment) or
-/// `CDYN_ERR_INTERNAL`.
+/// `CDYN_ERR_INTERNAL`. The table is checked (and created when missing) by the first session
+/// call instead, as `cdyn_config_set_first_use` configures.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_new(
     config: *const cdyn_config,
@@ -337,16 +123,17 @@ pub unsafe extern "C" fn cdyn_store_new(
 ) -> cdyn_status {
     boundary(error, || {
         // SAFETY: the caller passes NULL or writable storage for a pointer.
-        let out = unsafe { out_arg(store, "store") }?;
+        let out = unsafe { store.as_mut() }
+            .ok_or_else(|| Failure::invalid_argument("`store` is NULL"))?;
         *out = ptr::null_mut();
         // SAFETY: the caller passes NULL or a live configuration.
         let config = unsafe { config.as_ref() }
             .ok_or_else(|| Failure::invalid_argument("`config` is NULL"))?
             .build()?;
-        let shared = Arc::new(Shared::new(config));
+        let process = Arc::new(ProcessStore::new(config));
         // Builds the client now, so that configuration problems show here.
-        block_on(shared.store())??;
-        *out = Box::into_raw(Box::new(cdyn_store { shared }));
+        block_on(process.store())??;
+        *out = Box::into_raw(Box::new(cdyn_store { process }));
         Ok(())
     })
 }
@@ -390,28 +177,17 @@ pub unsafe extern "C" fn cdyn_store_get(
     expires: *mut i64,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let found = unsafe { out_arg(found, "found") }?;
-        let session = unsafe { out_arg(session, "session") }?;
-        *found = false;
-        *session = ptr::null_mut();
-        unsafe {
-            put(session_len, 0);
-            put(expires, 0);
-        }
-        let shared = unsafe { store_ref(store) }?;
-        let sid = unsafe { str_arg(sid, "sid") }?;
-        let record = call(shared, |s| async move { s.get(sid).await })?;
-        let out = Found::of(record)?;
-        *found = out.found;
-        *session = out.session;
-        unsafe {
-            put(session_len, out.len);
-            put(expires, out.expires);
-        }
-        Ok(())
-    })
+    blocking(
+        store,
+        error,
+        (
+            Out::Required(found, "found"),
+            Out::Required(session, "session"),
+            Out::Optional(session_len),
+            Out::Optional(expires),
+        ),
+        || unsafe { op::get(sid) },
+    )
 }
 
 /// Stores `session` (JSON text, NUL-terminated) under `sid` until `expires` (epoch seconds;
@@ -436,25 +212,21 @@ pub unsafe extern "C" fn cdyn_store_set(
     condition: cdyn_condition,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let shared = unsafe { store_ref(store) }?;
-        let sid = unsafe { str_arg(sid, "sid") }?;
-        let session = unsafe { str_arg(session, "session") }?;
-        let expires_at = expiry_arg(expires)?;
-        let condition = condition_arg(condition)?;
-        call(shared, |s| async move {
-            s.set_with(sid, session, expires_at, condition).await
-        })
+    blocking(store, error, (), || unsafe {
+        op::set(sid, session, expires, condition)
     })
 }
 
 /// Moves the expiry of a live session to `expires` (epoch seconds, or `CDYN_EXPIRES_DEFAULT`)
 /// without touching its data, and sets `*outcome` (when not NULL) to what happened:
 /// `CDYN_TOUCH_UPDATED`, `CDYN_TOUCH_THROTTLED` (the stored expiry is already close; nothing
-/// was sent) or `CDYN_TOUCH_NOT_FOUND` (no live session: never re-created).
+/// was sent) or `CDYN_TOUCH_NOT_FOUND` (no live session: never re-created), and
+/// `*stored_expires` (when not NULL) to the expiry the session has now, in epoch seconds as
+/// `cdyn_store_get` reports it: the new one when updated, the one already stored when
+/// throttled, 0 when not found.
 ///
-/// Ownership: borrows every argument. `*outcome` is written only on success.
+/// Ownership: borrows every argument. `*outcome` and `*stored_expires` are written only on
+/// success.
 /// Thread safety: may be called from many threads at once on one store.
 /// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT`, `CDYN_ERR_TABLE_NOT_FOUND`,
 /// `CDYN_ERR_THROTTLED`, `CDYN_ERR_AUTH`, `CDYN_ERR_TIMEOUT`, `CDYN_ERR_TRANSPORT`,
@@ -465,17 +237,15 @@ pub unsafe extern "C" fn cdyn_store_touch(
     sid: *const c_char,
     expires: i64,
     outcome: *mut cdyn_touch_outcome,
+    stored_expires: *mut i64,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let shared = unsafe { store_ref(store) }?;
-        let sid = unsafe { str_arg(sid, "sid") }?;
-        let expires_at = expiry_arg(expires)?;
-        let done = call(shared, |s| async move { s.touch(sid, expires_at).await })?;
-        unsafe { put(outcome, done.outcome.into()) };
-        Ok(())
-    })
+    blocking(
+        store,
+        error,
+        (Out::OnSuccess(outcome), Out::OnSuccess(stored_expires)),
+        || unsafe { op::touch(sid, expires) },
+    )
 }
 
 /// Deletes the session `sid`; deleting a missing session is not an error.
@@ -491,12 +261,7 @@ pub unsafe extern "C" fn cdyn_store_destroy(
     sid: *const c_char,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let shared = unsafe { store_ref(store) }?;
-        let sid = unsafe { str_arg(sid, "sid") }?;
-        call(shared, |s| async move { s.destroy(sid).await })
-    })
+    blocking(store, error, (), || unsafe { op::destroy(sid) })
 }
 
 /// Lists the ids of all live sessions of the store's prefix (a parallel scan of the table),
@@ -514,14 +279,8 @@ pub unsafe extern "C" fn cdyn_store_ids(
     ids: *mut *mut cdyn_string_list,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let out = unsafe { out_arg(ids, "ids") }?;
-        *out = ptr::null_mut();
-        let shared = unsafe { store_ref(store) }?;
-        let list = call(shared, |s| async move { s.ids().await })?;
-        *out = cdyn_string_list::new(list).into_raw();
-        Ok(())
+    blocking(store, error, (Out::Required(ids, "ids"),), || unsafe {
+        op::ids()
     })
 }
 
@@ -537,14 +296,12 @@ pub unsafe extern "C" fn cdyn_store_length(
     length: *mut u64,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let out = unsafe { out_arg(length, "length") }?;
-        *out = 0;
-        let shared = unsafe { store_ref(store) }?;
-        *out = call(shared, |s| async move { s.length().await })?;
-        Ok(())
-    })
+    blocking(
+        store,
+        error,
+        (Out::Required(length, "length"),),
+        || unsafe { op::length() },
+    )
 }
 
 /// Deletes every item of the store's prefix, live, expired or not (items of other prefixes in
@@ -559,12 +316,8 @@ pub unsafe extern "C" fn cdyn_store_clear(
     report: *mut cdyn_reap_report,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let shared = unsafe { store_ref(store) }?;
-        let done = call(shared, |s| async move { s.clear().await })?;
-        unsafe { put(report, done.into()) };
-        Ok(())
+    blocking(store, error, (Out::OnSuccess(report),), || unsafe {
+        op::clear()
     })
 }
 
@@ -580,12 +333,8 @@ pub unsafe extern "C" fn cdyn_store_reap(
     report: *mut cdyn_reap_report,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let shared = unsafe { store_ref(store) }?;
-        let done = call(shared, |s| async move { s.reap().await })?;
-        unsafe { put(report, done.into()) };
-        Ok(())
+    blocking(store, error, (Out::OnSuccess(report),), || unsafe {
+        op::reap()
     })
 }
 
@@ -609,23 +358,12 @@ pub unsafe extern "C" fn cdyn_store_create_table(
     problems: *mut *mut cdyn_string_list,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        unsafe {
-            put(created, false);
-            put(problems, ptr::null_mut());
-        }
-        let shared = unsafe { store_ref(store) }?;
-        let setup = call(shared, |s| async move { s.create_table().await })?;
-        let (was_created, list) = self::created(&setup);
-        unsafe {
-            put(created, was_created);
-            if !problems.is_null() {
-                problems.write(list.into_raw());
-            }
-        }
-        Ok(())
-    })
+    blocking(
+        store,
+        error,
+        (Out::Optional(created), Out::Optional(problems)),
+        || unsafe { op::create_table() },
+    )
 }
 
 /// Sets `*exists` (required; false on failure) to whether the configured table exists.
@@ -641,14 +379,12 @@ pub unsafe extern "C" fn cdyn_store_table_exists(
     exists: *mut bool,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let out = unsafe { out_arg(exists, "exists") }?;
-        *out = false;
-        let shared = unsafe { store_ref(store) }?;
-        *out = call(shared, |s| async move { s.table_exists().await })?;
-        Ok(())
-    })
+    blocking(
+        store,
+        error,
+        (Out::Required(exists, "exists"),),
+        || unsafe { op::table_exists() },
+    )
 }
 
 /// Checks the configured table (ACTIVE, a single string hash key of the configured name, TTL
@@ -668,45 +404,10 @@ pub unsafe extern "C" fn cdyn_store_verify_table(
     problems: *mut *mut cdyn_string_list,
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
-    boundary(error, || {
-        // SAFETY (this block): the documented contract of the pointers.
-        let out = unsafe { out_arg(problems, "problems") }?;
-        *out = ptr::null_mut();
-        let shared = unsafe { store_ref(store) }?;
-        let report = call(shared, |s| async move { s.verify_table().await })?;
-        *out = self::problems(&report).into_raw();
-        Ok(())
-    })
-}
-
-/// `user_data` of the non-blocking calls, handed back to the callback on another thread.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct UserData(pub(crate) *mut c_void);
-
-// SAFETY: the library never dereferences it; the caller who passes it to a non-blocking call
-// accepts that its callback runs on a library thread.
-unsafe impl Send for UserData {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expiries_convert_both_ways() {
-        assert_eq!(expiry_arg(CDYN_EXPIRES_DEFAULT).ok(), Some(None));
-        assert!(expiry_arg(-1).is_err());
-        // Far beyond what the core accepts, which refuses it later: no panic here.
-        let _ = expiry_arg(i64::MAX);
-        let t = expiry_arg(1_700_000_000).ok().flatten().expect("a time");
-        assert_eq!(epoch_secs(t), 1_700_000_000);
-        assert_eq!(epoch_secs(t + Duration::from_millis(1)), 1_700_000_001);
-    }
-
-    #[test]
-    fn conditions_are_checked() {
-        assert_eq!(condition_arg(0).ok(), Some(WriteCondition::Always));
-        assert_eq!(condition_arg(1).ok(), Some(WriteCondition::IfAbsent));
-        assert_eq!(condition_arg(2).ok(), Some(WriteCondition::IfPresent));
-        assert!(condition_arg(3).is_err());
-    }
+    blocking(
+        store,
+        error,
+        (Out::Required(problems, "problems"),),
+        || unsafe { op::verify_table() },
+    )
 }

@@ -154,8 +154,16 @@ static inline cdyn_store *fresh_store(const char *label, char *table, size_t tab
 /* A store on a fresh table of DynamoDB Local with TTL off, for the tests that count what the
  * reaper and cdyn_store_clear delete: DynamoDB Local's own TTL deletions would race them. The
  * table is made by ffi/tests/create-table-without-ttl.js (the C API always enables TTL). */
+static inline cdyn_store *fresh_store_without_ttl_clock(const char *label, char *table,
+                                                        size_t table_size, const cdyn_clock *clock);
 static inline cdyn_store *fresh_store_without_ttl(const char *label, char *table,
                                                   size_t table_size) {
+  return fresh_store_without_ttl_clock(label, table, table_size, NULL);
+}
+
+/* As fresh_store_without_ttl, with a store reading "now" from `clock` (NULL: the system's). */
+static inline cdyn_store *fresh_store_without_ttl_clock(const char *label, char *table,
+                                                        size_t table_size, const cdyn_clock *clock) {
   unique_table(table, table_size, label);
   char command[512];
   snprintf(command, sizeof command, "node --no-warnings ffi/tests/create-table-without-ttl.js '%s'", table);
@@ -164,12 +172,16 @@ static inline cdyn_store *fresh_store_without_ttl(const char *label, char *table
     exit(1);
   }
   cdyn_config *config = local_config(table);
+  CHECK_STATUS(cdyn_config_set_clock(config, clock, NULL), CDYN_OK, NULL);
   cdyn_store *store = store_from(config);
   cdyn_config_free(config);
   return store;
 }
 
 static inline int64_t now_secs(void) { return (int64_t)time(NULL); }
+
+/* The time of a manual clock, in whole epoch seconds. */
+static inline int64_t clock_secs(const cdyn_clock *clock) { return cdyn_clock_now_ms(clock) / 1000; }
 
 static inline double monotonic_secs(void) {
   struct timespec t;

@@ -29,8 +29,9 @@ static void *worker(void *arg) {
       failures++;
     cdyn_string_free(got);
     cdyn_touch_outcome outcome = CDYN_TOUCH_NOT_FOUND;
-    if (cdyn_store_touch(shared_store, sid, expires + 3600, &outcome, NULL) != CDYN_OK ||
-        outcome != CDYN_TOUCH_UPDATED)
+    int64_t left = 0;
+    if (cdyn_store_touch(shared_store, sid, expires + 3600, &outcome, &left, NULL) != CDYN_OK ||
+        outcome != CDYN_TOUCH_UPDATED || left != expires + 3600)
       failures++;
     if (round % 2 == 0 && cdyn_store_destroy(shared_store, sid, NULL) != CDYN_OK) failures++;
   }
@@ -133,11 +134,13 @@ static void on_get_invalid(void *user_data, cdyn_status status, bool found, char
   complete(c, ok);
 }
 
+static int64_t touched_to;
+
 static void on_touch(void *user_data, cdyn_status status, cdyn_touch_outcome outcome,
-                     cdyn_error *error) {
+                     int64_t stored_expires, cdyn_error *error) {
   completions *c = user_data;
   complete(c, status == CDYN_OK && outcome == CDYN_TOUCH_UPDATED && error == NULL &&
-                  on_library_thread(c));
+                  stored_expires == touched_to && on_library_thread(c));
 }
 
 static void on_ids(void *user_data, cdyn_status status, cdyn_string_list *list, cdyn_error *error) {
@@ -260,7 +263,8 @@ static void test_non_blocking(void) {
   WAIT_ALL(c, 2 * N);
   int target = 2 * N;
   CHECK_STATUS(cdyn_store_get_async(store, "nobody", on_get_missing, &c, &err), CDYN_OK, err);
-  CHECK_STATUS(cdyn_store_touch_async(store, "async-0", now_secs() + 5000, on_touch, &c, &err),
+  touched_to = now_secs() + 5000;
+  CHECK_STATUS(cdyn_store_touch_async(store, "async-0", touched_to, on_touch, &c, &err),
                CDYN_OK, err);
   CHECK_STATUS(cdyn_store_ids_async(store, on_ids, &c, &err), CDYN_OK, err);
   CHECK_STATUS(cdyn_store_length_async(store, on_length, &c, &err), CDYN_OK, err);

@@ -43,7 +43,9 @@ static void test_reads_node_session(void) {
   cdyn_string_list_free(problems);
   /* And a C touch is seen by the next C read. */
   cdyn_touch_outcome outcome = CDYN_TOUCH_NOT_FOUND;
-  CHECK_STATUS(cdyn_store_touch(store, sid, expected_expires + 86400, &outcome, &err), CDYN_OK, err);
+  int64_t left = 0;
+  CHECK_STATUS(cdyn_store_touch(store, sid, expected_expires + 86400, &outcome, &left, &err), CDYN_OK, err);
+  CHECK(left == expected_expires + 86400);
   CHECK(outcome == CDYN_TOUCH_UPDATED);
   cdyn_store_free(store);
   free(expected);

@@ -49,26 +49,31 @@ static void test_round_trip(void) {
   CHECK(got_expires >= now_secs() + 86400 - 5 && got_expires <= now_secs() + 86400 + 5);
   cdyn_string_free(got);
 
-  /* Touch: moved, then throttled (the default throttle is 10 minutes), then missing. */
+  /* Touch: moved, then throttled (the default throttle is 10 minutes), then missing; each
+   * reports the expiry it left stored. */
   cdyn_touch_outcome outcome = CDYN_TOUCH_NOT_FOUND;
   int64_t later = now_secs() + 7200;
-  CHECK_STATUS(cdyn_store_touch(store, "a1", later, &outcome, &err), CDYN_OK, err);
+  int64_t left = -1;
+  CHECK_STATUS(cdyn_store_touch(store, "a1", later, &outcome, &left, &err), CDYN_OK, err);
   CHECK(outcome == CDYN_TOUCH_UPDATED);
+  CHECK(left == later);
   get_session(store, "a1", &found, &got, &got_expires);
   CHECK(found && got_expires == later);
   cdyn_string_free(got);
-  CHECK_STATUS(cdyn_store_touch(store, "a1", later + 1, &outcome, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_store_touch(store, "a1", later + 1, &outcome, &left, &err), CDYN_OK, err);
   CHECK(outcome == CDYN_TOUCH_THROTTLED);
-  CHECK_STATUS(cdyn_store_touch(store, "nobody", now_secs() + 60, &outcome, &err), CDYN_OK, err);
+  CHECK(left == later); /* the one already stored */
+  CHECK_STATUS(cdyn_store_touch(store, "nobody", now_secs() + 60, &outcome, &left, &err), CDYN_OK, err);
   CHECK(outcome == CDYN_TOUCH_NOT_FOUND);
-  CHECK_STATUS(cdyn_store_touch(store, "a1", CDYN_EXPIRES_DEFAULT, NULL, &err), CDYN_OK, err);
+  CHECK(left == 0);
+  CHECK_STATUS(cdyn_store_touch(store, "a1", CDYN_EXPIRES_DEFAULT, NULL, NULL, &err), CDYN_OK, err);
 
   /* Destroy, also of a missing session; a touch never re-creates it. */
   CHECK_STATUS(cdyn_store_destroy(store, "a1", &err), CDYN_OK, err);
   CHECK_STATUS(cdyn_store_destroy(store, "a1", &err), CDYN_OK, err);
   get_session(store, "a1", &found, &got, &got_expires);
   CHECK(!found);
-  CHECK_STATUS(cdyn_store_touch(store, "a1", now_secs() + 60, &outcome, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_store_touch(store, "a1", now_secs() + 60, &outcome, NULL, &err), CDYN_OK, err);
   CHECK(outcome == CDYN_TOUCH_NOT_FOUND);
   get_session(store, "a1", &found, &got, &got_expires);
   CHECK(!found);
@@ -109,39 +114,44 @@ static void test_conditions(void) {
   cdyn_store_free(store);
 }
 
+/* Expiry is decided by the store's clock: a manual one here, moved instead of waited for. */
 static void test_expiry(void) {
   char table[128];
-  cdyn_store *store = fresh_store_without_ttl("expiry", table, sizeof table);
+  cdyn_clock *clock = cdyn_manual_clock_new(now_secs() * 1000);
+  CHECK(clock != NULL);
+  cdyn_store *store = fresh_store_without_ttl_clock("expiry", table, sizeof table, clock);
   cdyn_error *err = NULL;
   bool found = true;
   char *got = NULL;
   int64_t got_expires = 0;
   /* Already expired when stored: never returned, never touched. */
-  CHECK_STATUS(cdyn_store_set(store, "old", "{}", now_secs() - 60, CDYN_CONDITION_ALWAYS, &err),
+  CHECK_STATUS(cdyn_store_set(store, "old", "{}", clock_secs(clock) - 60, CDYN_CONDITION_ALWAYS, &err),
                CDYN_OK, err);
   get_session(store, "old", &found, &got, &got_expires);
   CHECK(!found);
   cdyn_touch_outcome outcome = CDYN_TOUCH_UPDATED;
-  CHECK_STATUS(cdyn_store_touch(store, "old", now_secs() + 600, &outcome, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_store_touch(store, "old", clock_secs(clock) + 600, &outcome, NULL, &err), CDYN_OK, err);
   CHECK(outcome == CDYN_TOUCH_NOT_FOUND);
-  /* Expires two seconds from now: found, then gone once the time has passed. */
-  int64_t soon = now_secs() + 2;
+  /* Expires two seconds from now: found, then gone once the (store's) time has passed. */
+  int64_t soon = clock_secs(clock) + 2;
   CHECK_STATUS(cdyn_store_set(store, "soon", "{\"a\":1}", soon, CDYN_CONDITION_ALWAYS, &err),
                CDYN_OK, err);
   get_session(store, "soon", &found, &got, &got_expires);
   CHECK(found && got_expires == soon);
   cdyn_string_free(got);
-  double deadline = monotonic_secs() + 15;
-  do {
-    get_session(store, "soon", &found, &got, &got_expires);
-    cdyn_string_free(got);
-    got = NULL;
-    if (found) usleep(100 * 1000);
-  } while (found && monotonic_secs() < deadline);
+  got = NULL;
+  /* One second on: still there; at the expiry itself: gone (expired at or before now). */
+  CHECK_STATUS(cdyn_clock_advance_ms(clock, 1000, &err), CDYN_OK, err);
+  get_session(store, "soon", &found, &got, &got_expires);
+  CHECK(found);
+  cdyn_string_free(got);
+  got = NULL;
+  CHECK_STATUS(cdyn_clock_advance_ms(clock, soon * 1000 - cdyn_clock_now_ms(clock), &err), CDYN_OK, err);
+  get_session(store, "soon", &found, &got, &got_expires);
   CHECK(!found);
-  CHECK(now_secs() >= soon);
+  CHECK(clock_secs(clock) >= soon);
   /* A reaper pass deletes the two expired items and nothing else. */
-  CHECK_STATUS(cdyn_store_set(store, "live", "{}", now_secs() + 600, CDYN_CONDITION_ALWAYS,
+  CHECK_STATUS(cdyn_store_set(store, "live", "{}", clock_secs(clock) + 600, CDYN_CONDITION_ALWAYS,
                               &err),
                CDYN_OK, err);
   cdyn_reap_report report = {99, 99};
@@ -152,7 +162,34 @@ static void test_expiry(void) {
   CHECK_STATUS(cdyn_store_clear(store, &report, &err), CDYN_OK, err);
   CHECK(report.deleted == 1); /* only "live" was left */
   CHECK_STATUS(cdyn_store_reap(store, NULL, &err), CDYN_OK, err);
-  cdyn_store_free(store);
+
+  /* The touch throttle reads the clock too: a touch moving the expiry by less than the throttle
+   * (and a tenth of the remaining lifetime) writes nothing, until the clock has moved on. */
+  cdyn_store *throttled = store;
+  int64_t start = clock_secs(clock);
+  CHECK_STATUS(cdyn_store_set(throttled, "t", "{}", start + 3600, CDYN_CONDITION_ALWAYS, &err),
+               CDYN_OK, err);
+  int64_t left = 0;
+  CHECK_STATUS(cdyn_store_touch(throttled, "t", start + 3660, &outcome, &left, &err), CDYN_OK, err);
+  CHECK(outcome == CDYN_TOUCH_THROTTLED && left == start + 3600);
+  CHECK_STATUS(cdyn_clock_advance_ms(clock, 1800 * 1000, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_store_touch(throttled, "t", clock_secs(clock) + 3600, &outcome, &left, &err),
+               CDYN_OK, err);
+  CHECK(outcome == CDYN_TOUCH_UPDATED && left == clock_secs(clock) + 3600);
+  /* Past the stored expiry, by the clock: not found, and not re-created. */
+  CHECK_STATUS(cdyn_clock_advance_ms(clock, 3601 * 1000, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_store_touch(throttled, "t", clock_secs(clock) + 3600, &outcome, &left, &err),
+               CDYN_OK, err);
+  CHECK(outcome == CDYN_TOUCH_NOT_FOUND && left == 0);
+  cdyn_store_free(throttled);
+
+  /* The clock object itself. */
+  CHECK(cdyn_manual_clock_new(-1) == NULL);
+  CHECK_STATUS(cdyn_clock_advance_ms(NULL, 1, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_clock_advance_ms(clock, INT64_MIN, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK(cdyn_clock_now_ms(NULL) == 0);
+  cdyn_clock_free(clock);
+  cdyn_clock_free(NULL);
 }
 
 static bool list_contains(const cdyn_string_list *list, const char *s) {
@@ -274,13 +311,26 @@ static void test_config(void) {
   CHECK_STATUS(cdyn_config_set_operation_timeout(c, 3000, &err), CDYN_OK, err);
   CHECK_STATUS(cdyn_config_set_max_attempts(c, 10, &err), CDYN_OK, err);
   CHECK_STATUS(cdyn_config_set_scan_segments(c, 64, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_first_use(c, CDYN_FIRST_USE_CHECK, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_first_use(c, CDYN_FIRST_USE_NOTHING, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_first_use(c, CDYN_FIRST_USE_CREATE, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_first_use(c, 3, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_config_set_first_use(NULL, CDYN_FIRST_USE_CHECK, &err), CDYN_ERR_INVALID_ARGUMENT,
+               err);
+  CHECK_STATUS(cdyn_config_set_clock(c, NULL, &err), CDYN_OK, err);
 
+  /* The error names the option and its setter (also through cdyn_error_field), which is the
+   * call that was refused. */
 #define REFUSED(call, field)                                                     \
   do {                                                                           \
     err = NULL;                                                                  \
     CHECK((call) == CDYN_ERR_INVALID_CONFIG);                                    \
     CHECK(err != NULL && strstr(cdyn_error_message(err), field) != NULL);        \
     CHECK(cdyn_error_code(err) == CDYN_ERR_INVALID_CONFIG);                      \
+    const char *setter_ = cdyn_error_field(err);                                 \
+    CHECK(setter_ != NULL && strncmp(#call, setter_, strlen(setter_)) == 0 &&    \
+          #call[strlen(setter_)] == '(');                                         \
+    CHECK(setter_ != NULL && strstr(cdyn_error_message(err), setter_) != NULL);  \
     cdyn_error_free(err);                                                        \
   } while (0)
   REFUSED(cdyn_config_set_table(c, "ab", &err), "`table`");
@@ -306,7 +356,13 @@ static void test_config(void) {
   REFUSED(cdyn_config_set_max_attempts(c, 0, &err), "`max_attempts`");
   REFUSED(cdyn_config_set_max_attempts(c, 11, &err), "`max_attempts`");
   REFUSED(cdyn_config_set_scan_segments(c, 65, &err), "`scan_segments`");
+  REFUSED(cdyn_config_set_billing(c, CDYN_BILLING_PROVISIONED, 5, 40001, &err), "`billing`");
 #undef REFUSED
+  /* Errors other than INVALID_CONFIG name no setter. */
+  CHECK(cdyn_config_set_table(NULL, "t", &err) == CDYN_ERR_INVALID_ARGUMENT);
+  CHECK(cdyn_error_field(err) == NULL);
+  cdyn_error_free(err);
+  CHECK(cdyn_error_field(NULL) == NULL);
 
   /* Refused values leave the configuration as it was: it still builds a store. */
   cdyn_store *store = NULL;
@@ -323,6 +379,7 @@ static void test_config(void) {
   char endpoint[64];
   snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", fake.port);
   cdyn_config *r = local_config_at("sessions", endpoint);
+  CHECK_STATUS(cdyn_config_set_first_use(r, CDYN_FIRST_USE_NOTHING, &err), CDYN_OK, err);
   CHECK_STATUS(cdyn_config_set_reap_interval(r, 1000, &err), CDYN_OK, err);
   /* One segment: the fake server answers one connection at a time. */
   CHECK_STATUS(cdyn_config_set_scan_segments(r, 1, &err), CDYN_OK, err);
@@ -363,6 +420,8 @@ static void expect_failure(cdyn_store *store, cdyn_status expected, bool retryab
 static cdyn_store *fault_store(const char *endpoint, const char *key_id) {
   cdyn_config *c = local_config_at("sessions", endpoint);
   if (key_id != NULL) CHECK_STATUS(cdyn_config_set_credentials(c, key_id, "s", NULL, NULL), CDYN_OK, NULL);
+  /* The session call itself meets the fault, without a table check first. */
+  CHECK_STATUS(cdyn_config_set_first_use(c, CDYN_FIRST_USE_NOTHING, NULL), CDYN_OK, NULL);
   CHECK_STATUS(cdyn_config_set_max_attempts(c, 1, NULL), CDYN_OK, NULL);
   CHECK_STATUS(cdyn_config_set_connect_timeout(c, 500, NULL), CDYN_OK, NULL);
   CHECK_STATUS(cdyn_config_set_attempt_timeout(c, 400, NULL), CDYN_OK, NULL);
@@ -413,6 +472,8 @@ static void test_every_status(void) {
   char missing[128];
   unique_table(missing, sizeof missing, "missing");
   cdyn_config *mc = local_config(missing);
+  /* No table check on first use: the session call itself finds the table missing. */
+  CHECK_STATUS(cdyn_config_set_first_use(mc, CDYN_FIRST_USE_NOTHING, NULL), CDYN_OK, NULL);
   store = store_from(mc);
   cdyn_config_free(mc);
   expect_failure(store, CDYN_ERR_TABLE_NOT_FOUND, false);
@@ -468,6 +529,73 @@ static void test_every_status(void) {
   }
 }
 
+/* Create-on-first-use, the default: the first session call on a missing table creates it. */
+static void test_first_use_creates_the_table(void) {
+  char table[128];
+  unique_table(table, sizeof table, "first-use");
+  cdyn_config *config = local_config(table);
+  cdyn_store *store = store_from(config);
+  cdyn_config_free(config);
+  cdyn_error *err = NULL;
+  bool exists = true;
+  CHECK_STATUS(cdyn_store_table_exists(store, &exists, &err), CDYN_OK, err);
+  CHECK(!exists); /* cdyn_store_new and table_exists make no table */
+  CHECK_STATUS(cdyn_store_set(store, "f1", "{\"first\":true}", now_secs() + 600,
+                              CDYN_CONDITION_ALWAYS, &err),
+               CDYN_OK, err);
+  CHECK_STATUS(cdyn_store_table_exists(store, &exists, &err), CDYN_OK, err);
+  CHECK(exists);
+  /* Created as cdyn_store_create_table creates it: fit for sessions (TTL on). */
+  cdyn_string_list *problems = NULL;
+  CHECK_STATUS(cdyn_store_verify_table(store, &problems, &err), CDYN_OK, err);
+  CHECK(problems != NULL && cdyn_string_list_count(problems) == 0);
+  cdyn_string_list_free(problems);
+  bool found = false;
+  char *got = NULL;
+  int64_t got_expires = 0;
+  get_session(store, "f1", &found, &got, &got_expires);
+  CHECK(found && got != NULL && strcmp(got, "{\"first\":true}") == 0);
+  cdyn_string_free(got);
+  cdyn_store_free(store);
+}
+
+/* CDYN_FIRST_USE_CHECK: a missing table is TABLE_NOT_FOUND, and stays missing. */
+static void test_first_use_check(void) {
+  char table[128];
+  unique_table(table, sizeof table, "first-check");
+  cdyn_config *config = local_config(table);
+  CHECK_STATUS(cdyn_config_set_first_use(config, CDYN_FIRST_USE_CHECK, NULL), CDYN_OK, NULL);
+  cdyn_store *store = store_from(config);
+  cdyn_config_free(config);
+  cdyn_error *err = NULL;
+  CHECK_STATUS(cdyn_store_set(store, "c1", "{}", 0, CDYN_CONDITION_ALWAYS, &err),
+               CDYN_ERR_TABLE_NOT_FOUND, err);
+  expect_failure(store, CDYN_ERR_TABLE_NOT_FOUND, false);
+  bool exists = true;
+  CHECK_STATUS(cdyn_store_table_exists(store, &exists, &err), CDYN_OK, err);
+  CHECK(!exists);
+  cdyn_store_free(store);
+}
+
+/* A DynamoDB that accepts connections and never answers, with every option at its default
+ * (the table check on first use included): CDYN_ERR_TIMEOUT within ten seconds. */
+static void test_timeout_with_default_options(void) {
+  fake_server silent;
+  fake_server_start(&silent, NULL);
+  char endpoint[64];
+  snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", silent.port);
+  cdyn_config *c = local_config_at("sessions", endpoint);
+  cdyn_store *store = store_from(c);
+  cdyn_config_free(c);
+  double t0 = monotonic_secs();
+  expect_failure(store, CDYN_ERR_TIMEOUT, true);
+  double took = monotonic_secs() - t0;
+  CHECK(took < 10);
+  printf("  timed out after %.1f s with the default options\n", took);
+  cdyn_store_free(store);
+  fake_server_stop(&silent);
+}
+
 /* NULL pointers, non-UTF-8 text, oversized and unknown values: INVALID_ARGUMENT, no crash. */
 static void test_bad_input(void) {
   char table[128];
@@ -515,8 +643,8 @@ static void test_bad_input(void) {
                CDYN_ERR_INVALID_ARGUMENT, err);
   CHECK_STATUS(cdyn_store_set(store, "a", "{}", 100000000000LL, CDYN_CONDITION_ALWAYS, &err),
                CDYN_ERR_INVALID_ARGUMENT, err);
-  CHECK_STATUS(cdyn_store_touch(store, "a", INT64_MIN, NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
-  CHECK_STATUS(cdyn_store_touch(NULL, "a", 0, NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_store_touch(store, "a", INT64_MIN, NULL, NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_store_touch(NULL, "a", 0, NULL, NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
   CHECK_STATUS(cdyn_store_destroy(store, not_utf8, &err), CDYN_ERR_INVALID_ARGUMENT, err);
   CHECK_STATUS(cdyn_store_ids(store, NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
   CHECK_STATUS(cdyn_store_ids(NULL, NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
@@ -593,6 +721,9 @@ int main(int argc, char **argv) {
       {"table_setup", test_table_setup},
       {"config", test_config},
       {"every_status", test_every_status},
+      {"first_use_creates_the_table", test_first_use_creates_the_table},
+      {"first_use_check", test_first_use_check},
+      {"timeout_with_default_options", test_timeout_with_default_options},
       {"bad_input", test_bad_input},
       {"error_out_parameter", test_error_out_parameter},
   };
