@@ -32,12 +32,15 @@ use connect_dynamodb_core::{Config, ReaperHandle, SessionStore};
 use tokio::runtime::{Builder, Handle, Runtime};
 
 /// Worker threads of the runtime. A store call spends nearly all its time waiting on
-/// DynamoDB; the worker only encodes requests, decodes answers and drives TLS. One worker
-/// keeps a forked pre-fork server's footprint small and serves the faces' concurrency tests
-/// and benchmarks without queueing (measured here: the C concurrency test's 8 threads x 200
-/// calls against DynamoDB Local took the same time with one and with two workers, within
-/// 3%, since DynamoDB Local's answer time dominates).
-pub const WORKER_THREADS: usize = 1;
+/// DynamoDB; the workers encode requests, decode answers and drive TLS, so one idle thread is
+/// all a second worker costs a (pre-forked) process.
+///
+/// Measured (C face, debug build, against DynamoDB Local on a 2-core machine shared with other
+/// builds, load average 6 to 11): 16 threads x 150 rounds of set + get on one store (4,800
+/// calls), three batches of three runs per setting. Median wall time with one worker 6.58 s,
+/// 5.31 s and 6.57 s; with two workers 5.19 s, 4.48 s and 6.01 s: two workers were faster in
+/// every batch (by 8 to 21%) and in 5 of 6 paired runs, so the runtime has two.
+pub const WORKER_THREADS: usize = 2;
 
 /// A runtime failure: the runtime or a helper thread could not be started, or a call panicked.
 /// The faces report it as `INTERNAL`.
