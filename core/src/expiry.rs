@@ -67,6 +67,15 @@ pub fn stored_secs(expires_at: SystemTime) -> Result<i64> {
     Ok(secs as i64)
 }
 
+/// An expiry as whole epoch seconds, rounded up as the store writes them, for a face that
+/// reports an expiry to its caller (C's `int64_t`). Never fails: an expiry read from a legacy
+/// item may lie past the range the store writes (milliseconds up to the year 9999) and is
+/// reported as it is.
+pub fn whole_secs(t: SystemTime) -> i64 {
+    // `as` saturates; stored expiries are within the year 9999 anyway.
+    epoch_secs(t).ceil() as i64
+}
+
 /// A time from epoch seconds that are known to be in range (stored or already checked).
 pub(crate) fn at_epoch_secs(secs: f64) -> SystemTime {
     if secs >= 0.0 {
@@ -203,6 +212,16 @@ mod tests {
         assert_eq!(stored_secs(last).expect("last"), MAX_EXPIRES_SECS);
         let before_epoch = UNIX_EPOCH - Duration::from_secs(2);
         assert!(stored_secs(before_epoch).is_err());
+    }
+
+    #[test]
+    fn a_legacy_far_expiry_is_reported_not_refused() {
+        // 2e14 stored milliseconds: the year 8307, readable, past what the store writes.
+        let secs = parse_stored("200000000000000").expect("readable");
+        let t = at_epoch_secs(secs);
+        assert!(stored_secs(t).is_err());
+        assert_eq!(whole_secs(t), 200_000_000_000);
+        assert_eq!(whole_secs(UNIX_EPOCH + Duration::from_millis(1500)), 2);
     }
 
     #[test]

@@ -159,14 +159,13 @@ fn found(record: Option<SessionRecord>) -> Outcome<(bool, *mut c_char, usize, i6
     let Some(r) = record else {
         return Ok((false, ptr::null_mut(), 0, 0));
     };
-    // The expiry first: nothing is allocated when it fails.
-    let expires = expiry::stored_secs(r.expires_at)?;
+    let expires = expiry::whole_secs(r.expires_at);
     Ok((true, c_string(&r.session)?, r.session.len(), expires))
 }
 
 fn touched(done: Touched) -> Outcome<(cdyn_touch_outcome, i64)> {
-    let expires = done.expires_at.map(expiry::stored_secs).transpose()?;
-    Ok((done.outcome.into(), expires.unwrap_or(0)))
+    let expires = done.expires_at.map_or(0, expiry::whole_secs);
+    Ok((done.outcome.into(), expires))
 }
 
 fn problems(report: &TableReport) -> *mut cdyn_string_list {
