@@ -116,6 +116,16 @@ pub(crate) fn decode(mut item: HashMap<String, AttributeValue>, now: f64) -> Opt
     })
 }
 
+/// Reads an item the caller fetched itself as the store reads its own: the live session, or
+/// `None` when it is expired at `now`, a ghost, or unreadable (for faces that take items from
+/// elsewhere, e.g. connect-dynamodb 3.x's `getParsedSession(output)` in Node).
+pub fn decode_item(
+    item: HashMap<String, AttributeValue>,
+    now: SystemTime,
+) -> Option<SessionRecord> {
+    decode(item, expiry::epoch_secs(now))
+}
+
 /// Whether `text` is one valid JSON value.
 pub(crate) fn is_json(text: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()

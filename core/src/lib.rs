@@ -63,6 +63,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use expiry::{Clock, ManualClock, SystemClock};
 pub use item::{
     ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, ItemAttribute, MAX_ITEM_BYTES, SessionRecord, TYPE_VALUE,
+    decode_item,
 };
 pub use reaper::ReaperHandle;
 pub use store::{

@@ -218,29 +218,35 @@ impl SessionStore {
         self.inner
             .table_ready
             .get_or_try_init(|| async move {
-                let exists = match first_use {
-                    FirstUse::Nothing => return Ok(()),
-                    FirstUse::Create | FirstUse::Check => match self.table_exists().await {
-                        Ok(exists) => exists,
-                        // A role without DescribeTable: the session call itself will say what
-                        // is wrong, if anything is.
-                        Err(e) if e.kind() == ErrorKind::Auth => true,
-                        Err(e) => return Err(e),
+                match first_use {
+                    FirstUse::Nothing => Ok(()),
+                    FirstUse::Check => self.check_table().await,
+                    FirstUse::Create => match self.check_table().await {
+                        Err(e) if e.kind() == ErrorKind::TableNotFound => {
+                            self.create_table().await.map(|_| ())
+                        }
+                        checked => checked,
                     },
-                };
-                if exists {
-                    return Ok(());
                 }
-                if first_use == FirstUse::Check {
-                    return Err(Error::new(
-                        ErrorKind::TableNotFound,
-                        "the table does not exist, and the store is configured not to create it",
-                    ));
-                }
-                self.create_table().await.map(|_| ())
             })
             .await
             .map(|_| ())
+    }
+
+    /// The first-use check of [`FirstUse::Check`], on its own: DescribeTable, `TABLE_NOT_FOUND`
+    /// when the table is missing. An `AUTH` answer counts as "the table exists": a role without
+    /// DescribeTable is not stopped here, and the session call itself says what is wrong, if
+    /// anything is. (The Node face's `describeSessionsTable` is this call.)
+    pub async fn check_table(&self) -> Result<()> {
+        match self.table_exists().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::new(
+                ErrorKind::TableNotFound,
+                "the table does not exist",
+            )),
+            Err(e) if e.kind() == ErrorKind::Auth => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The session `sid`, or `None` when there is none, it has expired (however late
