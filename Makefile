@@ -6,17 +6,16 @@ SHELL := bash
 
 CARGO ?= cargo
 DYNAMODB_LOCAL := scripts/dynamodb-local.sh
-NODE_DIR := bindings-node
-NAPI := cd $(NODE_DIR) && npx --no-install napi
 
 # Every cargo build names the target, as napi's build does: with one target directory for all
 # of them, building the addon after the core's tests does not recompile the AWS SDK.
 export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 
-# The Rust core (core/), the Python face (bindings-python/) and the C face (ffi/, include/)
-# keep their targets in mk/: test-rust, lint-rust, lint-version; python-build, test-python,
-# bench-python, lint-python; c-build, test-c, lint-c, header, install.
-include mk/rust.mk mk/python.mk mk/c.mk
+# Each part keeps its targets in mk/: the Rust core (core/): test-rust, lint-rust,
+# lint-version; the Node face (bindings-node/): node-build, test-node, lint-node; the Python
+# face (bindings-python/): python-build, test-python, bench-python, lint-python; the C face
+# (ffi/, include/): c-build, test-c, lint-c, header, install.
+include mk/rust.mk mk/node.mk mk/python.mk mk/c.mk
 
 .PHONY: help
 help: ## List the targets
@@ -38,10 +37,7 @@ test: build ## Build and run every test suite against a fresh DynamoDB Local (fe
 
 .PHONY: test-suites
 test-suites: # The suites, run by `make test` inside DynamoDB Local's lifetime
-	$(MAKE) --no-print-directory test-rust-suite
-	cd $(NODE_DIR) && node --test --test-concurrency=1 --test-timeout=120000 test/*.test.js
-	cd $(NODE_DIR) && npx --no-install tsc -p test/tsconfig.json
-	$(MAKE) --no-print-directory test-python-suite test-c-suite
+	$(MAKE) --no-print-directory test-rust-suite test-node-suite test-python-suite test-c-suite
 
 .PHONY: bench
 bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 and Flask-Session on DynamoDB Local (release builds); prints medians and ratios
@@ -49,10 +45,7 @@ bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 and Flask-Session o
 	$(MAKE) --no-print-directory bench-python
 
 .PHONY: lint
-lint: node-build lint-rust lint-python lint-c ## Check formatting, clippy, biome, ruff, the one version and the generated bindings and header
-	cd $(NODE_DIR) && npx --no-install biome ci --error-on-warnings .
-	git diff --exit-code -- $(NODE_DIR)/native.js $(NODE_DIR)/native.d.ts || \
-		{ echo "the committed native.js/native.d.ts differ from a fresh build: commit them"; exit 1; }
+lint: lint-rust lint-node lint-python lint-c ## Check formatting, clippy, biome, ruff, the one version and the generated bindings and header
 
 .PHONY: fmt
 fmt: node-deps ## Format the code (Rust and JavaScript)
@@ -62,17 +55,6 @@ fmt: node-deps ## Format the code (Rust and JavaScript)
 .PHONY: doc
 doc: ## Build the Rust API documentation
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
-
-.PHONY: node-deps
-node-deps: $(NODE_DIR)/node_modules/.package-lock.json ## Install the Node package's dependencies (npm ci)
-
-$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
-	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
-	touch $@
-
-.PHONY: node-build
-node-build: node-deps ## Build the Node addon (debug) and its generated bindings
-	$(NAPI) build --platform --js native.js --dts native.d.ts
 
 .PHONY: dynamodb-local
 dynamodb-local: ## Fetch DynamoDB Local 3.3.1 into .cache/ (make test does this on its own)

@@ -9,17 +9,65 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * A clock that moves only when told to, for tests: pass it as the `clock` option and every
+ * expiry and touch-throttle decision of the store reads it instead of the system clock.
+ */
+export declare class ManualClock {
+  /** A clock standing at `startMs` (epoch milliseconds), or at the current time. */
+  constructor(startMs?: number | undefined | null)
+  /** Moves the clock forward by `ms` milliseconds. */
+  advance(ms: number): void
+  /** Sets the clock to `ms` epoch milliseconds. */
+  set(ms: number): void
+  /** The clock's time, in epoch milliseconds. */
+  now(): number
+}
+
+/**
+ * The checked configuration of one `DynamoDBStore`: built at construction, so that an
+ * invalid option throws at once; opens the native store on first use.
+ */
+export declare class NativeConfig {
+  /**
+   * Checks the options (`INVALID_CONFIG` naming the option otherwise). `credentials`, when
+   * given, is asked for credentials whenever the cached ones are about to expire.
+   */
+  constructor(options: NativeOptions, clock?: ManualClock | undefined | null, credentials?: CredentialsCallback | undefined | null)
+  get table(): string
+  get prefix(): string
+  get hashKey(): string
+  /** Now on the store's clock, in epoch milliseconds. */
+  now(): number
+  /**
+   * The `expires` value the store writes for a session expiring at `expiresMs` (epoch
+   * milliseconds), or living for the default lifetime: whole epoch seconds, rounded up.
+   */
+  expiresValue(expiresMs?: number | undefined | null): number
+  /**
+   * The session JSON of an item given by its `expires` number text and `sess` string, read
+   * as the store reads its own items; `null` when expired (on the store's clock), a ghost
+   * or unreadable.
+   */
+  parseItem(expires?: string | undefined | null, sess?: string | undefined | null): string | null
+  /**
+   * Opens the store. `region` and `endpoint` (from a `client` option) apply unless the
+   * options give their own.
+   */
+  open(region?: string | undefined | null, endpoint?: string | undefined | null): Promise<NativeStore>
+}
+
 /** The native half of `DynamoDBStore`. */
 export declare class NativeStore {
   /** The session, or `null` when missing or expired. */
   get(sid: string): Promise<NativeRecord | null>
   /**
-   * Stores the session JSON until `expires_ms` (or the default lifetime). `condition` is
+   * Stores the session JSON until `expiresMs` (or the default lifetime). `condition` is
    * `always` (default), `ifAbsent` or `ifPresent`.
    */
   set(sid: string, session: string, expiresMs?: number | undefined | null, attributes?: Array<NativeAttribute> | undefined | null, condition?: string | undefined | null): Promise<void>
-  /** Moves the expiry of a live session: `updated`, `throttled` or `notFound`. */
-  touch(sid: string, expiresMs?: number | undefined | null): Promise<string>
+  /** Moves the expiry of a live session, unless the move is within the touch throttle. */
+  touch(sid: string, expiresMs?: number | undefined | null): Promise<NativeTouch>
   destroy(sid: string): Promise<void>
   ids(): Promise<Array<string>>
   all(): Promise<Array<NativeEntry>>
@@ -28,21 +76,64 @@ export declare class NativeStore {
   reap(): Promise<NativeReport>
   /** Creates the table unless it exists, waits for it, enables TTL, and verifies it. */
   createTable(): Promise<NativeTableSetup>
+  /**
+   * Resolves when the table exists (or DescribeTable is not allowed); `TABLE_NOT_FOUND`
+   * when it is missing.
+   */
+  checkTable(): Promise<void>
   /** Whether the table exists (DescribeTable only). */
   tableExists(): Promise<boolean>
   /** What is wrong with the table; `TABLE_NOT_FOUND` when it is missing. */
   verifyTable(): Promise<Array<string>>
-  /** Starts the background reaper (replacing a running one). */
-  startReaper(intervalMs: number): void
+  /**
+   * Starts the background reaper at the configured interval (replacing a running one);
+   * does nothing when no interval is configured.
+   */
+  startReaper(): void
   /** Stops the background reaper, if one runs. */
   stopReaper(): void
 }
 
+/** The defaults of every option, from the core (connect-dynamodb 3.x's where it had one). */
+export declare function defaults(): Defaults
+
+/** The core's defaults, in the units of the Node options. */
+export interface Defaults {
+  table: string
+  hashKey: string
+  prefix: string
+  /** Seconds of life of a session whose cookie has no expiry. */
+  ttl: number
+  /** Seconds. */
+  touchAfter: number
+  consistentRead: boolean
+  /** Milliseconds. */
+  connectTimeout: number
+  /** Milliseconds. */
+  attemptTimeout: number
+  /** Milliseconds. */
+  operationTimeout: number
+  maxAttempts: number
+  scanSegments: number
+  /** The billing of a table created on first use: `PROVISIONED`, as connect-dynamodb 3.x. */
+  billingMode: string
+  readCapacityUnits: number
+  writeCapacityUnits: number
+}
+
+/** An error kind of the core, as `errorKinds()` lists it. */
+export interface ErrorKindInfo {
+  /** The stable code, e.g. `TABLE_NOT_FOUND`. */
+  code: string
+  /** Whether errors of this kind are retryable unless they say otherwise. */
+  retryable: boolean
+}
+
 /**
- * Checks the options without building anything, so that `new DynamoDBStore(...)` can throw
- * `INVALID_CONFIG` at once.
+ * The core's error kinds, in its order: the codes `err.code` may hold (`index.d.ts`'s
+ * `ErrorCode` union is tested against this list).
  */
-export declare function checkOptions(options: NativeOptions): void
+export declare function errorKinds(): Array<ErrorKindInfo>
 
 /** An attribute written beside the session (connect-dynamodb's `specialKeys`). */
 export interface NativeAttribute {
@@ -72,8 +163,8 @@ export interface NativeEntry {
 }
 
 /**
- * The store's options, as `index.js` hands them over after checking their types.
- * Durations are in milliseconds.
+ * The store's options, as `index.js` hands them over after checking their types: durations
+ * in milliseconds unless named `...Secs`, counts as numbers. Ranges are the core's to check.
  */
 export interface NativeOptions {
   table?: string
@@ -85,10 +176,11 @@ export interface NativeOptions {
   secretAccessKey?: string
   sessionToken?: string
   consistentRead?: boolean
-  defaultLifetimeMs?: number
-  touchAfterMs?: number
+  /** `ttl`, in seconds. */
+  defaultLifetimeSecs?: number
+  touchAfterSecs?: number
   reapIntervalMs?: number
-  /** `PAY_PER_REQUEST` or `PROVISIONED`. */
+  /** `PAY_PER_REQUEST` or `PROVISIONED` (the default, as connect-dynamodb 3.x). */
   billingMode?: string
   readCapacityUnits?: number
   writeCapacityUnits?: number
@@ -119,8 +211,19 @@ export interface NativeTableSetup {
   problems: Array<string>
 }
 
-/**
- * Builds a store. `credentials`, when given, is asked for credentials whenever the cached
- * ones are about to expire.
- */
-export declare function openStore(options: NativeOptions, credentials?: CredentialsCallback | undefined | null): Promise<NativeStore>
+/** What a touch did, and the expiry it left stored. */
+export interface NativeTouch {
+  /** `updated`, `throttled` or `notFound`. */
+  outcome: string
+  /** The stored expiry after the touch, in epoch seconds; absent when `notFound`. */
+  expires?: number
+}
+
+/** A core configuration field and the Node option that sets it (empty when none does). */
+export interface OptionName {
+  field: string
+  option: string
+}
+
+/** Every core configuration field with the Node option an `INVALID_CONFIG` error names for it. */
+export declare function optionNames(): Array<OptionName>

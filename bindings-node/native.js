@@ -835,6 +835,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.ManualClock = nativeBinding.ManualClock
+module.exports.NativeConfig = nativeBinding.NativeConfig
 module.exports.NativeStore = nativeBinding.NativeStore
-module.exports.checkOptions = nativeBinding.checkOptions
-module.exports.openStore = nativeBinding.openStore
+module.exports.defaults = nativeBinding.defaults
+module.exports.errorKinds = nativeBinding.errorKinds
+module.exports.optionNames = nativeBinding.optionNames

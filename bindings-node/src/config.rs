@@ -1,0 +1,367 @@
+//! The store's options, converted to the core's `Config`; the core's defaults as JavaScript
+//! reads them; the testing clock; and reading an item the way the store does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use connect_dynamodb_core::aws_sdk_dynamodb::types::AttributeValue;
+use connect_dynamodb_core::{
+    ATTR_EXPIRES, ATTR_SESS, Billing, Config, ConfigField, Credentials, DEFAULT_READ_CAPACITY,
+    DEFAULT_WRITE_CAPACITY, ErrorKind, FirstUse, SessionStore, decode_item, expiry,
+};
+use napi::bindgen_prelude::PromiseRaw;
+use napi::{Env, Result};
+use napi_derive::napi;
+
+use crate::credentials::{CredentialsCallback, JsCredentials};
+use crate::error::Failure;
+use crate::store::{NativeStore, promise};
+
+/// The store's options, as `index.js` hands them over after checking their types: durations
+/// in milliseconds unless named `...Secs`, counts as numbers. Ranges are the core's to check.
+#[napi(object)]
+#[derive(Clone, Default)]
+pub struct NativeOptions {
+    pub table: Option<String>,
+    pub hash_key: Option<String>,
+    pub prefix: Option<String>,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    pub consistent_read: Option<bool>,
+    /// `ttl`, in seconds.
+    pub default_lifetime_secs: Option<f64>,
+    pub touch_after_secs: Option<f64>,
+    pub reap_interval_ms: Option<f64>,
+    /// `PAY_PER_REQUEST` or `PROVISIONED` (the default, as connect-dynamodb 3.x).
+    pub billing_mode: Option<String>,
+    pub read_capacity_units: Option<f64>,
+    pub write_capacity_units: Option<f64>,
+    pub connect_timeout_ms: Option<f64>,
+    pub attempt_timeout_ms: Option<f64>,
+    pub operation_timeout_ms: Option<f64>,
+    pub max_attempts: Option<f64>,
+    pub scan_segments: Option<f64>,
+}
+
+/// The core's defaults, in the units of the Node options.
+#[napi(object)]
+pub struct Defaults {
+    pub table: String,
+    pub hash_key: String,
+    pub prefix: String,
+    /// Seconds of life of a session whose cookie has no expiry.
+    pub ttl: f64,
+    /// Seconds.
+    pub touch_after: f64,
+    pub consistent_read: bool,
+    /// Milliseconds.
+    pub connect_timeout: f64,
+    /// Milliseconds.
+    pub attempt_timeout: f64,
+    /// Milliseconds.
+    pub operation_timeout: f64,
+    pub max_attempts: u32,
+    pub scan_segments: u32,
+    /// The billing of a table created on first use: `PROVISIONED`, as connect-dynamodb 3.x.
+    pub billing_mode: String,
+    pub read_capacity_units: f64,
+    pub write_capacity_units: f64,
+}
+
+/// The defaults of every option, from the core (connect-dynamodb 3.x's where it had one).
+#[napi]
+pub fn defaults(env: Env) -> Result<Defaults> {
+    let c = Config::builder()
+        .build()
+        .map_err(|e| Failure::from(e).into_js(&env))?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    Ok(Defaults {
+        table: c.table().to_owned(),
+        hash_key: c.hash_key().to_owned(),
+        prefix: c.prefix().to_owned(),
+        ttl: c.default_lifetime().as_secs_f64(),
+        touch_after: c.touch_after().as_secs_f64(),
+        consistent_read: c.consistent_read(),
+        connect_timeout: ms(c.connect_timeout()),
+        attempt_timeout: ms(c.attempt_timeout()),
+        operation_timeout: ms(c.operation_timeout()),
+        max_attempts: c.max_attempts(),
+        scan_segments: c.scan_segments(),
+        billing_mode: "PROVISIONED".to_owned(),
+        read_capacity_units: DEFAULT_READ_CAPACITY as f64,
+        write_capacity_units: DEFAULT_WRITE_CAPACITY as f64,
+    })
+}
+
+/// A clock that moves only when told to, for tests: pass it as the `clock` option and every
+/// expiry and touch-throttle decision of the store reads it instead of the system clock.
+#[napi]
+pub struct ManualClock {
+    clock: connect_dynamodb_core::ManualClock,
+}
+
+#[napi]
+impl ManualClock {
+    /// A clock standing at `startMs` (epoch milliseconds), or at the current time.
+    #[napi(constructor)]
+    pub fn new(env: Env, start_ms: Option<f64>) -> Result<Self> {
+        let clock = match start_ms {
+            None => connect_dynamodb_core::ManualClock::starting_now(),
+            Some(ms) => connect_dynamodb_core::ManualClock::new(
+                expiry::from_epoch_millis(ms).map_err(|e| Failure::from(e).into_js(&env))?,
+            ),
+        };
+        Ok(ManualClock { clock })
+    }
+
+    /// Moves the clock forward by `ms` milliseconds.
+    #[napi]
+    pub fn advance(&self, env: Env, ms: f64) -> Result<()> {
+        if !(0.0..=1e15).contains(&ms) {
+            return Err(Failure::new(
+                ErrorKind::InvalidArgument,
+                "a clock moves forward by a finite, non-negative number of milliseconds",
+            )
+            .into_js(&env));
+        }
+        self.clock
+            .advance(std::time::Duration::from_secs_f64(ms / 1000.0));
+        Ok(())
+    }
+
+    /// Sets the clock to `ms` epoch milliseconds.
+    #[napi]
+    pub fn set(&self, env: Env, ms: f64) -> Result<()> {
+        let at = expiry::from_epoch_millis(ms).map_err(|e| Failure::from(e).into_js(&env))?;
+        self.clock.set(at);
+        Ok(())
+    }
+
+    /// The clock's time, in epoch milliseconds.
+    #[napi]
+    pub fn now(&self) -> f64 {
+        use connect_dynamodb_core::Clock;
+        expiry::epoch_millis(self.clock.now())
+    }
+}
+
+/// The checked configuration of one `DynamoDBStore`: built at construction, so that an
+/// invalid option throws at once; opens the native store on first use.
+#[napi]
+pub struct NativeConfig {
+    options: NativeOptions,
+    clock: Option<connect_dynamodb_core::ManualClock>,
+    provider: Option<SharedCredentialsProvider>,
+    config: Config,
+}
+
+#[napi]
+impl NativeConfig {
+    /// Checks the options (`INVALID_CONFIG` naming the option otherwise). `credentials`, when
+    /// given, is asked for credentials whenever the cached ones are about to expire.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        options: NativeOptions,
+        clock: Option<&ManualClock>,
+        credentials: Option<CredentialsCallback>,
+    ) -> Result<Self> {
+        let clock = clock.map(|c| c.clock.clone());
+        let provider = credentials
+            .map(|callback| SharedCredentialsProvider::new(JsCredentials(Arc::new(callback))));
+        let config = build_config(&options, clock.as_ref(), provider.clone())
+            .map_err(|f| f.into_js(&env))?;
+        Ok(NativeConfig {
+            options,
+            clock,
+            provider,
+            config,
+        })
+    }
+
+    #[napi(getter)]
+    pub fn table(&self) -> String {
+        self.config.table().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn prefix(&self) -> String {
+        self.config.prefix().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn hash_key(&self) -> String {
+        self.config.hash_key().to_owned()
+    }
+
+    /// Now on the store's clock, in epoch milliseconds.
+    #[napi]
+    pub fn now(&self) -> f64 {
+        expiry::epoch_millis(self.config.now())
+    }
+
+    /// The `expires` value the store writes for a session expiring at `expiresMs` (epoch
+    /// milliseconds), or living for the default lifetime: whole epoch seconds, rounded up.
+    #[napi]
+    pub fn expires_value(&self, env: Env, expires_ms: Option<f64>) -> Result<f64> {
+        let secs = match expires_ms {
+            Some(ms) => expiry::from_epoch_millis(ms),
+            None => Ok(self.config.now() + self.config.default_lifetime()),
+        }
+        .and_then(expiry::stored_secs)
+        .map_err(|e| Failure::from(e).into_js(&env))?;
+        Ok(secs as f64)
+    }
+
+    /// The session JSON of an item given by its `expires` number text and `sess` string, read
+    /// as the store reads its own items; `null` when expired (on the store's clock), a ghost
+    /// or unreadable.
+    #[napi]
+    pub fn parse_item(&self, expires: Option<String>, sess: Option<String>) -> Option<String> {
+        let mut item = HashMap::new();
+        if let Some(n) = expires {
+            item.insert(ATTR_EXPIRES.to_owned(), AttributeValue::N(n));
+        }
+        if let Some(s) = sess {
+            item.insert(ATTR_SESS.to_owned(), AttributeValue::S(s));
+        }
+        decode_item(item, self.config.now()).map(|record| record.session)
+    }
+
+    /// Opens the store. `region` and `endpoint` (from a `client` option) apply unless the
+    /// options give their own.
+    #[napi(ts_return_type = "Promise<NativeStore>")]
+    pub fn open<'env>(
+        &self,
+        env: &'env Env,
+        region: Option<String>,
+        endpoint: Option<String>,
+    ) -> Result<PromiseRaw<'env, NativeStore>> {
+        let mut options = self.options.clone();
+        options.region = options.region.or(region);
+        options.endpoint = options.endpoint.or(endpoint);
+        let clock = self.clock.clone();
+        let provider = self.provider.clone();
+        promise(
+            env,
+            async move {
+                let config = build_config(&options, clock.as_ref(), provider)?;
+                Ok(SessionStore::connect(config).await?)
+            },
+            NativeStore::new,
+        )
+    }
+}
+
+fn build_config(
+    o: &NativeOptions,
+    clock: Option<&connect_dynamodb_core::ManualClock>,
+    provider: Option<SharedCredentialsProvider>,
+) -> std::result::Result<Config, Failure> {
+    // First use goes through `initialize()` in `index.js`, as connect-dynamodb 3.x's surface
+    // has it (`describeSessionsTable()`, then `createSessionsTable()`, each replaceable by a
+    // subclass); those are the core's `check_table` and `create_table`.
+    let mut b = Config::builder().first_use(FirstUse::Nothing);
+    if let Some(clock) = clock {
+        b = b.clock(clock.clone());
+    }
+    if let Some(v) = &o.table {
+        b = b.table(v);
+    }
+    if let Some(v) = &o.hash_key {
+        b = b.hash_key(v);
+    }
+    if let Some(v) = &o.prefix {
+        b = b.prefix(v);
+    }
+    if let Some(v) = &o.region {
+        b = b.region(v);
+    }
+    if let Some(v) = &o.endpoint {
+        b = b.endpoint(v);
+    }
+    match (&o.access_key_id, &o.secret_access_key) {
+        (Some(id), Some(secret)) => {
+            b = b.credentials(Credentials::new(id, secret, o.session_token.clone()));
+        }
+        (None, None) if o.session_token.is_some() => {
+            return Err(Failure::config(
+                ConfigField::SessionToken,
+                "goes with accessKeyId and secretAccessKey",
+            ));
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(Failure::config(
+                ConfigField::SecretAccessKey,
+                "is needed with accessKeyId",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(Failure::config(
+                ConfigField::AccessKeyId,
+                "is needed with secretAccessKey",
+            ));
+        }
+    }
+    if let Some(provider) = provider {
+        b = b.credentials_provider(provider);
+    }
+    if let Some(v) = o.consistent_read {
+        b = b.consistent_read(v);
+    }
+    if let Some(secs) = o.default_lifetime_secs {
+        b = b.default_lifetime(ConfigField::DefaultLifetime.seconds(secs)?);
+    }
+    if let Some(secs) = o.touch_after_secs {
+        b = b.touch_after(ConfigField::TouchAfter.seconds(secs)?);
+    }
+    if let Some(ms) = o.reap_interval_ms {
+        b = b.reap_interval(Some(ConfigField::ReapInterval.millis(ms)?));
+    }
+    b = b.billing(match o.billing_mode.as_deref() {
+        Some("PAY_PER_REQUEST") => Billing::OnDemand,
+        None | Some("PROVISIONED") => Billing::Provisioned {
+            read: whole(ConfigField::ReadCapacity, o.read_capacity_units)?
+                .unwrap_or(DEFAULT_READ_CAPACITY),
+            write: whole(ConfigField::WriteCapacity, o.write_capacity_units)?
+                .unwrap_or(DEFAULT_WRITE_CAPACITY),
+        },
+        Some(_) => {
+            return Err(Failure::config(
+                ConfigField::Billing,
+                "must be PAY_PER_REQUEST or PROVISIONED",
+            ));
+        }
+    });
+    if let Some(ms) = o.connect_timeout_ms {
+        b = b.connect_timeout(ConfigField::ConnectTimeout.millis(ms)?);
+    }
+    if let Some(ms) = o.attempt_timeout_ms {
+        b = b.attempt_timeout(ConfigField::AttemptTimeout.millis(ms)?);
+    }
+    if let Some(ms) = o.operation_timeout_ms {
+        b = b.operation_timeout(ConfigField::OperationTimeout.millis(ms)?);
+    }
+    if let Some(v) = whole(ConfigField::MaxAttempts, o.max_attempts)? {
+        b = b.max_attempts(saturate(v));
+    }
+    if let Some(v) = whole(ConfigField::ScanSegments, o.scan_segments)? {
+        b = b.scan_segments(saturate(v));
+    }
+    Ok(b.build()?)
+}
+
+fn whole(field: ConfigField, value: Option<f64>) -> connect_dynamodb_core::Result<Option<i64>> {
+    value.map(|v| field.whole(v)).transpose()
+}
+
+/// A count as the core's `u32` settings take it; out-of-range values stay out of range, for
+/// the core's own check to name.
+fn saturate(value: i64) -> u32 {
+    u32::try_from(value.max(0)).unwrap_or(u32::MAX)
+}

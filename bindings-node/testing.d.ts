@@ -1,0 +1,2 @@
+// Types of connect-dynamodb/testing (testing.js).
+export { ManualClock } from './native'

@@ -1,0 +1,8 @@
+'use strict'
+// Tools for the tests of applications that use connect-dynamodb:
+// `const { ManualClock } = require('connect-dynamodb/testing')`, then
+// `new DynamoDBStore({ clock, ... })` and `clock.advance(ms)` to expire sessions or end a
+// touch throttle without waiting.
+const { ManualClock } = require('./native.js')
+
+module.exports = { ManualClock }
