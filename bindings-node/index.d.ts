@@ -1,9 +1,14 @@
 // Types of the npm package connect-dynamodb (index.js). Checked by test/types.test-d.ts.
 import { EventEmitter } from 'node:events'
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { SessionData, Store } from 'express-session'
+import type { ManualClock } from './native'
 
 declare namespace connectDynamoDB {
-  /** The stable code of every failure; the README's error table says when each occurs. */
+  /**
+   * The stable code of every failure; the README's error table says when each occurs. The
+   * core's list of error kinds (test/surface.test.js holds this union to it).
+   */
   type ErrorCode =
     | 'INVALID_CONFIG'
     | 'INVALID_ARGUMENT'
@@ -37,27 +42,15 @@ declare namespace connectDynamoDB {
     type: 'S' | 'N' | 'B'
   }
 
+  /** connect-dynamodb 3.x's name of `SpecialKey`. */
+  type DynamoDBStoreOptionsSpecialKey = SpecialKey
+
   /** Table creation on first use. */
   interface CreateTableOptions {
     /** Default `PROVISIONED`, as connect-dynamodb 3.x. */
     billingMode?: 'PAY_PER_REQUEST' | 'PROVISIONED'
     readCapacityUnits?: number
     writeCapacityUnits?: number
-  }
-
-  /** The subset of an @aws-sdk/client-dynamodb `DynamoDBClient` the store reads. */
-  interface DynamoDBClientLike {
-    send(...args: any[]): Promise<unknown>
-    config: {
-      region?: string | (() => Promise<string>)
-      endpoint?: () => Promise<{ protocol?: string; hostname: string; port?: number; path?: string }>
-      credentials?: () => Promise<{
-        accessKeyId: string
-        secretAccessKey: string
-        sessionToken?: string
-        expiration?: Date
-      }>
-    }
   }
 
   interface DynamoDBStoreOptions {
@@ -73,44 +66,47 @@ declare namespace connectDynamoDB {
     accessKeyId?: string
     secretAccessKey?: string
     sessionToken?: string
-    /** Provisioned capacity of a table created on first use. Default 5 each. */
+    /** Provisioned capacity of a table created on first use. Default 5. */
     readCapacityUnits?: number | string
+    /** Default 5. */
     writeCapacityUnits?: number | string
-    /** Skip the table check (and creation) on first use. Default `false`. */
+    /** Skip `initialize()` (the table check and creation) on first use. Default `false`. */
     initialized?: boolean
     /** Session fields copied into item attributes. */
     specialKeys?: SpecialKey[]
     /** Store sessions that lack a special key instead of failing. Default `false`. */
     skipThrowMissingSpecialKeys?: boolean
-    /** An AWS SDK v3 DynamoDB client whose region, endpoint and (refreshing) credentials are used. */
-    client?: DynamoDBClientLike
+    /** A DynamoDB client of @aws-sdk/client-dynamodb whose region, endpoint and (refreshing) credentials are used. */
+    client?: DynamoDBClient
     /** AWS region; default from the client or the environment. */
     region?: string
     /** Endpoint URL, e.g. `http://localhost:8000` for DynamoDB Local. */
     endpoint?: string
     /** Strongly consistent reads. Default `true`. */
     consistentRead?: boolean
-    /** Seconds: a touch that moves the stored expiry by less than this writes nothing. Default 600; 0 writes always. */
+    /** Seconds: a touch that moves the stored expiry by less than this writes nothing; 0 writes always. Default 600. */
     touchAfter?: number
-    /** Lifetime in seconds of sessions whose cookie has no expiry, or a function of the session giving it. Default one day. */
+    /** Lifetime in seconds of sessions whose cookie has no expiry, or a function of the session giving it. Default 86400. */
     ttl?: number | ((session: SessionData) => number)
-    /** Create the table on first use when it is missing. Default `true` unless `initialized`. */
+    /** Create the table on first use when it is missing; `false` only checks it. Default `true` unless `initialized`. */
     createTable?: boolean | CreateTableOptions
-    /** Milliseconds to open a connection. Default 3000. */
+    /** Milliseconds to open a connection. Default 2000. */
     connectTimeout?: number
-    /** Milliseconds for one attempt of a request. Default 5000. */
+    /** Milliseconds for one attempt of a request. Default 3000. */
     attemptTimeout?: number
-    /** Milliseconds for a request with its retries. Default 15000. */
+    /** Milliseconds for a request with its retries. Default 8000. */
     operationTimeout?: number
     /** Attempts per request. Default 3. */
     maxAttempts?: number
     /** Parallel scan segments for all/ids/length/clear/reap. Default 4. */
     scanSegments?: number
+    /** For tests: a `ManualClock` from `connect-dynamodb/testing` that every expiry and touch decision reads. */
+    clock?: ManualClock
   }
 
   type Callback<T> = (err: SessionStoreError | null, value?: T) => void
 
-  /** What a touch did: the expiry now asked for (epoch seconds), and whether it was written. */
+  /** What a touch did: the expiry it left stored (epoch seconds), and whether it was written. */
   interface TouchResult {
     expires: number
     outcome: 'updated' | 'throttled'
@@ -122,7 +118,11 @@ declare namespace connectDynamoDB {
     readonly table: string
     readonly prefix: string
     readonly hashKey: string
-    readonly client: DynamoDBClientLike | null
+    /**
+     * The `client` option, or a DynamoDBClient built on first read from the store's region,
+     * endpoint and static credentials (null when @aws-sdk/client-dynamodb is not installed).
+     */
+    readonly client: DynamoDBClient
     initialized: boolean
 
     get(sid: string): Promise<SessionData | null>
@@ -150,13 +150,30 @@ declare namespace connectDynamoDB {
     clearInterval(): void
     /** Stops the background reaper and the reconnection probe; the store stays usable. */
     close(): void
+    /**
+     * Checks the table through `describeSessionsTable()` and, when it is missing, creates it
+     * through `createSessionsTable()` (unless `createTable: false`); once per store, never with
+     * `initialized: true`. The store's first use runs it.
+     */
     initialize(): Promise<void>
     initialize(callback: (err: SessionStoreError | null) => void): void
-    describeSessionsTable(): Promise<string[]>
-    describeSessionsTable(callback: Callback<string[]>): void
-    createSessionsTable(): Promise<{ created: boolean; problems: string[] }>
-    createSessionsTable(callback: Callback<{ created: boolean; problems: string[] }>): void
-    getExpiresValue(session: SessionData): number
+    /** Resolves when the table exists; TABLE_NOT_FOUND when it is missing. */
+    describeSessionsTable(): Promise<void>
+    describeSessionsTable(callback: (err: SessionStoreError | null) => void): void
+    /**
+     * Creates the table unless it exists, waits for it and enables TTL on `expires`. Typed
+     * `void` as in 3.x; it resolves to `{ created, problems }` (`verifySessionsTable()` gives the
+     * problems alone).
+     */
+    createSessionsTable(): Promise<void>
+    createSessionsTable(callback: (err: SessionStoreError | null) => void): void
+    /** What is wrong with the table: a list of problems, empty when none. */
+    verifySessionsTable(): Promise<string[]>
+    verifySessionsTable(callback: Callback<string[]>): void
+    /** The session in a GetItem output, or null when the item is missing, expired, a ghost or unreadable. */
+    getParsedSession(output: { Item?: Record<string, AttributeValue> }): (SessionData & Record<string, unknown>) | null
+    /** The `expires` value the store writes for the session (epoch seconds). */
+    getExpiresValue(session?: SessionData): number
   }
 }
 
@@ -164,7 +181,7 @@ declare namespace connectDynamoDB {
  * connect-dynamodb 3.x's factory: pass express-session (`session`) or `{ session }`, get the
  * store class.
  */
-declare function connectDynamoDB(
+declare function connectDynamoDB<_Session extends Record<string, unknown> = Record<string, unknown>>(
   connect:
     | { Store: abstract new (...args: any[]) => EventEmitter }
     | { session: { Store: abstract new (...args: any[]) => EventEmitter } },

@@ -33,7 +33,7 @@ export declare class NativeConfig {
    * Checks the options (`INVALID_CONFIG` naming the option otherwise). `credentials`, when
    * given, is asked for credentials whenever the cached ones are about to expire.
    */
-  constructor(options: NativeOptions, clock?: ManualClock | undefined | null, credentials?: CredentialsCallback | undefined | null)
+  constructor(options: NativeOptions, clock?: ManualClock | undefined | null, credentials?: () => Promise<NativeCredentials>)
   get table(): string
   get prefix(): string
   get hashKey(): string

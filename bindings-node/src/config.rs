@@ -163,7 +163,10 @@ pub struct NativeConfig {
 impl NativeConfig {
     /// Checks the options (`INVALID_CONFIG` naming the option otherwise). `credentials`, when
     /// given, is asked for credentials whenever the cached ones are about to expire.
-    #[napi(constructor)]
+    #[napi(
+        constructor,
+        ts_args_type = "options: NativeOptions, clock?: ManualClock | undefined | null, credentials?: () => Promise<NativeCredentials>"
+    )]
     pub fn new(
         env: Env,
         options: NativeOptions,
