@@ -69,9 +69,9 @@ pub const SCAN_SEGMENTS_RANGE: std::ops::RangeInclusive<u32> = 1..=64;
 
 /// A configuration setting, as an [`INVALID_CONFIG`](crate::ErrorKind::InvalidConfig) error
 /// names it ([`Error::config_field`]). Each face maps these to its own option names through
-/// one table, so an error names the option the user wrote.
+/// one table, so an error names the option the user wrote. Exhaustive on purpose: those
+/// tables match every field, so a new field does not compile until every face names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum ConfigField {
     /// `table`
     Table,

@@ -180,7 +180,7 @@ impl Failure {
 impl From<connect_dynamodb_core::Error> for Failure {
     fn from(err: connect_dynamodb_core::Error) -> Self {
         // A configuration error names the C setting (see `config::setting_of`).
-        let setting = err.config_field().and_then(setting_of);
+        let setting = err.config_field().map(setting_of);
         let message = match (setting, err.config_problem()) {
             (Some(s), Some(problem)) => Cow::Owned(s.message(problem)),
             _ => Cow::Owned(err.message().to_owned()),
