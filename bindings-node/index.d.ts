@@ -1,6 +1,12 @@
-// Types of the npm package connect-dynamodb (index.js). Checked by test/types.test-d.ts.
+// Types of the npm package connect-dynamodb (index.js). Checked by test/types.test-d.ts, against
+// connect-dynamodb 3.0.5's own types by test/compat.test-d.ts, and without the optional peer
+// @aws-sdk/client-dynamodb by test/surface.test.js.
 import { EventEmitter } from 'node:events'
-import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+// @aws-sdk/client-dynamodb is an optional peer dependency: without it this import is an error
+// type (the error is ignored, so these types compile with `skipLibCheck: false` too), and
+// `StoreClient` falls back to the structural `DynamoDBClientLike`.
+// @ts-ignore: the module may be missing
+import type { DynamoDBClient as SdkDynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { SessionData, Store } from 'express-session'
 import type { ManualClock } from './native'
 
@@ -29,7 +35,7 @@ declare namespace connectDynamoDB {
     readonly name: 'SessionStoreError'
     /** The stable error code. */
     readonly code: ErrorCode
-    /** Whether the same call may succeed later. */
+    /** Whether the same call may succeed later; by default the core's default for `code`. */
     readonly retryable: boolean
     readonly cause?: unknown
   }
@@ -51,6 +57,34 @@ declare namespace connectDynamoDB {
     billingMode?: 'PAY_PER_REQUEST' | 'PROVISIONED'
     readCapacityUnits?: number
     writeCapacityUnits?: number
+  }
+
+  /** What the store reads of the `client` option: the subset of a `DynamoDBClient` of @aws-sdk/client-dynamodb. */
+  interface DynamoDBClientLike {
+    send(...args: any[]): Promise<unknown>
+    config: {
+      region?: string | (() => Promise<string>)
+      endpoint?: () => Promise<{ protocol?: string; hostname: string; port?: number; path?: string }>
+      credentials?: () => Promise<{
+        accessKeyId: string
+        secretAccessKey: string
+        sessionToken?: string
+        expiration?: Date
+      }>
+    }
+  }
+
+  /**
+   * `store.client`: a `DynamoDBClient` of @aws-sdk/client-dynamodb when it is installed; else
+   * the `client` option, or null without one. (A missing module's type has every key: `keyof`
+   * tells it from the SDK's class.)
+   */
+  type StoreClient = string extends keyof SdkDynamoDBClient ? DynamoDBClientLike | null : SdkDynamoDBClient
+
+  /** An attribute value of a DynamoDB item, as `getParsedSession` reads it (`expires` N, `sess` S). */
+  interface AttributeValueLike {
+    S?: string
+    N?: string
   }
 
   interface DynamoDBStoreOptions {
@@ -77,7 +111,7 @@ declare namespace connectDynamoDB {
     /** Store sessions that lack a special key instead of failing. Default `false`. */
     skipThrowMissingSpecialKeys?: boolean
     /** A DynamoDB client of @aws-sdk/client-dynamodb whose region, endpoint and (refreshing) credentials are used. */
-    client?: DynamoDBClient
+    client?: DynamoDBClientLike
     /** AWS region; default from the client or the environment. */
     region?: string
     /** Endpoint URL, e.g. `http://localhost:8000` for DynamoDB Local. */
@@ -106,7 +140,7 @@ declare namespace connectDynamoDB {
 
   type Callback<T> = (err: SessionStoreError | null, value?: T) => void
 
-  /** What a touch did: the expiry it left stored (epoch seconds), and whether it was written. */
+  /** What a touch did: the expiry it left stored (whole epoch seconds, rounded up), and whether it was written. */
   interface TouchResult {
     expires: number
     outcome: 'updated' | 'throttled'
@@ -121,8 +155,9 @@ declare namespace connectDynamoDB {
     /**
      * The `client` option, or a DynamoDBClient built on first read from the store's region,
      * endpoint and static credentials (null when @aws-sdk/client-dynamodb is not installed).
+     * The store itself never sends through it.
      */
-    readonly client: DynamoDBClient
+    readonly client: StoreClient
     initialized: boolean
 
     get(sid: string): Promise<SessionData | null>
@@ -153,11 +188,17 @@ declare namespace connectDynamoDB {
     /**
      * Checks the table through `describeSessionsTable()` and, when it is missing, creates it
      * through `createSessionsTable()` (unless `createTable: false`); once per store, never with
-     * `initialized: true`. The store's first use runs it.
+     * `initialized: true`. The store's first use runs it as `this.initialize()`, so a subclass
+     * or a replacement (`store.initialize = ...`) is the one that runs.
      */
     initialize(): Promise<void>
     initialize(callback: (err: SessionStoreError | null) => void): void
-    /** Resolves when the table exists; TABLE_NOT_FOUND when it is missing. */
+    /**
+     * Resolves (to undefined, not 3.x's DescribeTable output) when the table exists or DynamoDB
+     * denied the DescribeTable permission (AccessDeniedException); rejects with TABLE_NOT_FOUND
+     * when it is missing, and with the error (AUTH for missing or expired credentials, TIMEOUT,
+     * ...) otherwise.
+     */
     describeSessionsTable(): Promise<void>
     describeSessionsTable(callback: (err: SessionStoreError | null) => void): void
     /**
@@ -170,8 +211,13 @@ declare namespace connectDynamoDB {
     /** What is wrong with the table: a list of problems, empty when none. */
     verifySessionsTable(): Promise<string[]>
     verifySessionsTable(callback: Callback<string[]>): void
-    /** The session in a GetItem output, or null when the item is missing, expired, a ghost or unreadable. */
-    getParsedSession(output: { Item?: Record<string, AttributeValue> }): (SessionData & Record<string, unknown>) | null
+    /**
+     * The session in a GetItem output, or null when the item is missing, expired, without
+     * `expires`, a ghost or unreadable.
+     */
+    getParsedSession(output: {
+      Item?: Record<string, AttributeValueLike>
+    }): (SessionData & Record<string, unknown>) | null
     /** The `expires` value the store writes for the session (epoch seconds). */
     getExpiresValue(session?: SessionData): number
   }

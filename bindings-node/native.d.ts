@@ -77,8 +77,9 @@ export declare class NativeStore {
   /** Creates the table unless it exists, waits for it, enables TTL, and verifies it. */
   createTable(): Promise<NativeTableSetup>
   /**
-   * Resolves when the table exists (or DescribeTable is not allowed); `TABLE_NOT_FOUND`
-   * when it is missing.
+   * Resolves when the table exists (a table being created is waited for) or DynamoDB denied
+   * the DescribeTable permission (`AccessDeniedException`); `TABLE_NOT_FOUND` when it is
+   * missing.
    */
   checkTable(): Promise<void>
   /** Whether the table exists (DescribeTable only). */
@@ -163,7 +164,7 @@ export interface NativeEntry {
 }
 
 /**
- * The store's options, as `index.js` hands them over after checking their types: durations
+ * The store's options, as `lib/options.js` hands them over after checking their types: durations
  * in milliseconds unless named `...Secs`, counts as numbers. Ranges are the core's to check.
  */
 export interface NativeOptions {
@@ -180,7 +181,7 @@ export interface NativeOptions {
   defaultLifetimeSecs?: number
   touchAfterSecs?: number
   reapIntervalMs?: number
-  /** `PAY_PER_REQUEST` or `PROVISIONED` (the default, as connect-dynamodb 3.x). */
+  /** `PAY_PER_REQUEST` or `PROVISIONED` (the default: the core's `Billing::CONNECT_DYNAMODB_3X`). */
   billingMode?: string
   readCapacityUnits?: number
   writeCapacityUnits?: number
@@ -215,11 +216,17 @@ export interface NativeTableSetup {
 export interface NativeTouch {
   /** `updated`, `throttled` or `notFound`. */
   outcome: string
-  /** The stored expiry after the touch, in epoch seconds; absent when `notFound`. */
+  /**
+   * The stored expiry after the touch, in whole epoch seconds (rounded up, as the store
+   * writes them and the C face reports them); absent when `notFound`.
+   */
   expires?: number
 }
 
-/** A core configuration field and the Node option that sets it (empty when none does). */
+/**
+ * A core configuration field and the Node option an `INVALID_CONFIG` error names for it
+ * (`createTable.billingMode` for a field set inside `createTable`).
+ */
 export interface OptionName {
   field: string
   option: string

@@ -17,9 +17,9 @@
  * - Ownership: arguments are borrowed for the duration of the call and copied when kept.
  *   Everything the library returns through an out-parameter or a callback belongs to the
  *   caller, who frees it with the matching free function: cdyn_error_free, cdyn_string_free,
- *   cdyn_string_list_free, cdyn_config_free, cdyn_store_free. Every free function accepts
- *   NULL and does nothing with it. Strings passed in are NUL-terminated UTF-8; any other
- *   text gives CDYN_ERR_INVALID_ARGUMENT.
+ *   cdyn_string_list_free, cdyn_config_free, cdyn_store_free, cdyn_clock_free. Every free
+ *   function accepts NULL and does nothing with it. Strings passed in are NUL-terminated
+ *   UTF-8; any other text gives CDYN_ERR_INVALID_ARGUMENT.
  * - Bad input never crashes: NULL pointers (where not allowed), non-UTF-8 strings, oversized
  *   or invalid arguments give CDYN_ERR_INVALID_ARGUMENT, and a panic inside the library is
  *   caught and reported as CDYN_ERR_INTERNAL. Nothing aborts the process.
@@ -57,8 +57,7 @@
  *   The callback owns the error and every string or list it receives and frees them
  *   (cdyn_error_free, cdyn_string_free, cdyn_string_list_free), then or later, on any thread.
  * - The library keeps the store alive until the callback has returned, so cdyn_store_free
- *   may be called while calls are pending. The arguments are copied before the _async
- *   function returns.
+ *   may be called while calls are pending.
  */
 
 
@@ -270,7 +269,8 @@ extern "C" {
 #endif // __cplusplus
 
 // A manual clock standing at `start_epoch_ms` (milliseconds since the Unix epoch), or NULL
-// when that time is out of the range the store accepts (1970 to the year 5000).
+// when that time is out of the range the store accepts (1970 to 10^11 epoch seconds, the year
+// 5138).
 //
 // Ownership: the caller owns the result and frees it with `cdyn_clock_free`. Configurations
 // and stores the clock was given to keep their own reference: freeing the handle does not
@@ -283,8 +283,8 @@ cdyn_clock *cdyn_manual_clock_new(int64_t start_epoch_ms);
 //
 // Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
 // Thread safety: may be called from any thread.
-// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`clock` is NULL, or the time would fall
-// before 1970).
+// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`clock` is NULL, or the time would leave
+// the range `cdyn_manual_clock_new` accepts; the clock then stays where it was).
 cdyn_status cdyn_clock_advance_ms(const cdyn_clock *clock, int64_t ms, cdyn_error **error);
 
 // The time of `clock` in milliseconds since the Unix epoch (rounded down); 0 when `clock` is
@@ -642,7 +642,7 @@ cdyn_status cdyn_store_verify_table_async(const cdyn_store *store,
                                           void *user_data,
                                           cdyn_error **error);
 
-// The version of this library, e.g. `"0.1.0"`.
+// The version of this library, e.g. `"4.0.0-alpha.0"` (the npm package's and the wheel's too).
 //
 // Ownership: the string is static; never free it.
 // Thread safety: may be called from any thread.

@@ -4,20 +4,23 @@ const native = require('../native.js')
 
 /** The core's error kinds: `[{ code, retryable }]`, the retryable default of each code. */
 const ERROR_KINDS = Object.freeze(native.errorKinds().map((kind) => Object.freeze(kind)))
-const CODES = new Set(ERROR_KINDS.map((kind) => kind.code))
+/** Whether errors of each code are retryable unless they say otherwise (the core's rule). */
+const RETRYABLE_BY_DEFAULT = new Map(ERROR_KINDS.map((kind) => [kind.code, kind.retryable]))
 
 /** Every failure of the store: `code` is a stable token (see the README's table). */
 class SessionStoreError extends Error {
   /**
    * @param {string} code
    * @param {string} message
-   * @param {{retryable?: boolean, cause?: unknown}} [details]
+   * @param {{retryable?: boolean, cause?: unknown}} [details] `retryable` defaults to the
+   *   core's default for `code`.
    */
   constructor(code, message, details = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
     this.name = 'SessionStoreError'
     this.code = code
-    this.retryable = Boolean(details.retryable)
+    this.retryable =
+      details.retryable === undefined ? (RETRYABLE_BY_DEFAULT.get(code) ?? false) : Boolean(details.retryable)
   }
 }
 
@@ -27,7 +30,7 @@ class SessionStoreError extends Error {
  */
 function toStoreError(err) {
   if (err instanceof SessionStoreError) return err
-  if (err instanceof Error && CODES.has(err.code) && typeof err.retryable === 'boolean') {
+  if (err instanceof Error && RETRYABLE_BY_DEFAULT.has(err.code) && typeof err.retryable === 'boolean') {
     return new SessionStoreError(err.code, err.message, { retryable: err.retryable, cause: err.cause })
   }
   return new SessionStoreError('INTERNAL', 'unexpected failure inside connect-dynamodb', { cause: err })

@@ -105,6 +105,9 @@ function parseOptions(options) {
   // `createTable` says otherwise: the core's defaults).
   const initialized = boolean('initialized') ?? false
   const create = options.createTable
+  // The capacity options given inside `createTable` (which win over the top-level ones), for
+  // errors to name where the user wrote them.
+  const setInCreateTable = new Set()
   if (create != null && typeof create !== 'boolean') {
     if (typeof create !== 'object' || Array.isArray(create)) {
       throw configError('createTable', 'must be true, false or an object')
@@ -119,7 +122,10 @@ function parseOptions(options) {
     }
     for (const key of ['readCapacityUnits', 'writeCapacityUnits']) {
       const units = number(key, create, `createTable.${key}`)
-      if (units !== undefined) n[key] = units
+      if (units !== undefined) {
+        n[key] = units
+        setInCreateTable.add(key)
+      }
     }
   }
 
@@ -146,7 +152,7 @@ function parseOptions(options) {
   try {
     config = new native.NativeConfig(n, options.clock, client ? clientCredentials(client) : undefined)
   } catch (err) {
-    throw toStoreError(err)
+    throw whereWritten(toStoreError(err), setInCreateTable)
   }
   return {
     config,
@@ -166,6 +172,21 @@ function parseOptions(options) {
         : undefined,
     },
   }
+}
+
+/**
+ * An INVALID_CONFIG error of the addon, which names the top-level `readCapacityUnits` or
+ * `writeCapacityUnits`, naming `createTable.…` instead when the value came from there.
+ */
+function whereWritten(err, setInCreateTable) {
+  if (err.code !== 'INVALID_CONFIG') return err
+  for (const key of setInCreateTable) {
+    const named = `invalid option \`${key}\`: `
+    if (err.message.startsWith(named)) {
+      return configError(`createTable.${key}`, err.message.slice(named.length))
+    }
+  }
+  return err
 }
 
 /**
@@ -207,4 +228,4 @@ async function clientSettings(client, own) {
   return settings
 }
 
-module.exports = { parseOptions, clientSettings }
+module.exports = { OPTIONS, CREATE_TABLE_OPTIONS, parseOptions, clientSettings }

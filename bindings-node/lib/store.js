@@ -124,12 +124,16 @@ function defineStore(Base) {
       return config.open(settings.region, settings.endpoint)
     }
 
-    /** The native store, after `initialize()` and with the reaper started. */
+    /**
+     * The native store, after `initialize()` and with the reaper started. `initialize()` is
+     * called through the instance, as connect-dynamodb 3.x does, so a subclass's or a
+     * monkey-patched `initialize` is the one that runs.
+     */
     _ready() {
       if (!this._readying) {
         this._readying = (async () => {
           const store = await this._connect()
-          await this._initialize()
+          await this.initialize()
           this._startReaper(store)
           this._readyStore = store
           return store
@@ -298,8 +302,8 @@ function defineStore(Base) {
     /**
      * express-session: marks the session active by moving its expiry. Writes nothing when
      * the move is within `touchAfter`, and never re-creates a destroyed session. Resolves to
-     * `{ expires, outcome }`, `expires` being the expiry left stored (epoch seconds), or to
-     * null when no live session has this id.
+     * `{ expires, outcome }`, `expires` being the expiry left stored (whole epoch seconds,
+     * rounded up), or to null when no live session has this id.
      */
     touch(sid, sess, cb) {
       const run = async () => {
@@ -373,12 +377,14 @@ function defineStore(Base) {
     /**
      * connect-dynamodb 3.x: checks the table through `describeSessionsTable()` and, when it is
      * missing, creates it through `createSessionsTable()` (unless `createTable: false`); once per
-     * store, and not at all with `initialized: true`. Every first use of the store runs it.
+     * store, and not at all with `initialized: true`. Every first use of the store runs it
+     * (`this.initialize()`, so a subclass may replace it).
      */
     initialize(cb) {
       return settle(this._initialize(), cb)
     }
 
+    /** The default `initialize()`. */
     _initialize() {
       if (this.initialized) return Promise.resolve()
       this._initializing ??= (async () => {
@@ -401,7 +407,8 @@ function defineStore(Base) {
     }
 
     /**
-     * connect-dynamodb 3.x: resolves when the table exists, rejects with TABLE_NOT_FOUND when
+     * connect-dynamodb 3.x: resolves (to undefined) when the table exists or DynamoDB denied
+     * the DescribeTable permission (AccessDeniedException), rejects with TABLE_NOT_FOUND when
      * it is missing (DescribeTable only).
      */
     describeSessionsTable(cb) {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use connect_dynamodb_core::aws_sdk_dynamodb::types::AttributeValue;
 use connect_dynamodb_core::{
-    ATTR_EXPIRES, ATTR_SESS, Billing, Config, ConfigField, Credentials, DEFAULT_READ_CAPACITY,
-    DEFAULT_WRITE_CAPACITY, ErrorKind, FirstUse, SessionStore, decode_item, expiry,
+    ATTR_EXPIRES, ATTR_SESS, Billing, Config, ConfigField, Credentials, ErrorKind, FirstUse,
+    SessionStore, decode_item, expiry,
 };
 use napi::bindgen_prelude::PromiseRaw;
 use napi::{Env, Result};
@@ -18,7 +18,7 @@ use crate::credentials::{CredentialsCallback, JsCredentials};
 use crate::error::Failure;
 use crate::store::{NativeStore, promise};
 
-/// The store's options, as `index.js` hands them over after checking their types: durations
+/// The store's options, as `lib/options.js` hands them over after checking their types: durations
 /// in milliseconds unless named `...Secs`, counts as numbers. Ranges are the core's to check.
 #[napi(object)]
 #[derive(Clone, Default)]
@@ -36,7 +36,7 @@ pub struct NativeOptions {
     pub default_lifetime_secs: Option<f64>,
     pub touch_after_secs: Option<f64>,
     pub reap_interval_ms: Option<f64>,
-    /// `PAY_PER_REQUEST` or `PROVISIONED` (the default, as connect-dynamodb 3.x).
+    /// `PAY_PER_REQUEST` or `PROVISIONED` (the default: the core's `Billing::CONNECT_DYNAMODB_3X`).
     pub billing_mode: Option<String>,
     pub read_capacity_units: Option<f64>,
     pub write_capacity_units: Option<f64>,
@@ -79,6 +79,7 @@ pub fn defaults(env: Env) -> Result<Defaults> {
         .build()
         .map_err(|e| Failure::from(e).into_js(&env))?;
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let (read, write) = capacity_units(DEFAULT_BILLING);
     Ok(Defaults {
         table: c.table().to_owned(),
         hash_key: c.hash_key().to_owned(),
@@ -91,10 +92,30 @@ pub fn defaults(env: Env) -> Result<Defaults> {
         operation_timeout: ms(c.operation_timeout()),
         max_attempts: c.max_attempts(),
         scan_segments: c.scan_segments(),
-        billing_mode: "PROVISIONED".to_owned(),
-        read_capacity_units: DEFAULT_READ_CAPACITY as f64,
-        write_capacity_units: DEFAULT_WRITE_CAPACITY as f64,
+        billing_mode: billing_mode(DEFAULT_BILLING).to_owned(),
+        read_capacity_units: read as f64,
+        write_capacity_units: write as f64,
     })
+}
+
+/// The billing of a table created on first use unless `createTable` says otherwise: the core's
+/// `Billing::CONNECT_DYNAMODB_3X` (provisioned, 5 and 5 units), as connect-dynamodb 3.x.
+const DEFAULT_BILLING: Billing = Billing::CONNECT_DYNAMODB_3X;
+
+/// A billing's `createTable.billingMode` token.
+fn billing_mode(billing: Billing) -> &'static str {
+    match billing {
+        Billing::OnDemand => "PAY_PER_REQUEST",
+        Billing::Provisioned { .. } => "PROVISIONED",
+    }
+}
+
+/// A billing's read and write capacity units; none (0, 0) when on demand.
+fn capacity_units(billing: Billing) -> (i64, i64) {
+    match billing {
+        Billing::OnDemand => (0, 0),
+        Billing::Provisioned { read, write } => (read, write),
+    }
 }
 
 /// A clock that moves only when told to, for tests: pass it as the `clock` option and every
@@ -111,9 +132,9 @@ impl ManualClock {
     pub fn new(env: Env, start_ms: Option<f64>) -> Result<Self> {
         let clock = match start_ms {
             None => connect_dynamodb_core::ManualClock::starting_now(),
-            Some(ms) => connect_dynamodb_core::ManualClock::new(
-                expiry::from_epoch_millis(ms).map_err(|e| Failure::from(e).into_js(&env))?,
-            ),
+            Some(ms) => expiry::from_epoch_millis(ms)
+                .and_then(connect_dynamodb_core::ManualClock::new)
+                .map_err(|e| Failure::from(e).into_js(&env))?,
         };
         Ok(ManualClock { clock })
     }
@@ -121,24 +142,24 @@ impl ManualClock {
     /// Moves the clock forward by `ms` milliseconds.
     #[napi]
     pub fn advance(&self, env: Env, ms: f64) -> Result<()> {
-        if !(0.0..=1e15).contains(&ms) {
-            return Err(Failure::new(
+        let by = std::time::Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
+            Failure::new(
                 ErrorKind::InvalidArgument,
                 "a clock moves forward by a finite, non-negative number of milliseconds",
             )
-            .into_js(&env));
-        }
+            .into_js(&env)
+        })?;
         self.clock
-            .advance(std::time::Duration::from_secs_f64(ms / 1000.0));
-        Ok(())
+            .advance(by)
+            .map_err(|e| Failure::from(e).into_js(&env))
     }
 
     /// Sets the clock to `ms` epoch milliseconds.
     #[napi]
     pub fn set(&self, env: Env, ms: f64) -> Result<()> {
-        let at = expiry::from_epoch_millis(ms).map_err(|e| Failure::from(e).into_js(&env))?;
-        self.clock.set(at);
-        Ok(())
+        expiry::from_epoch_millis(ms)
+            .and_then(|at| self.clock.set(at))
+            .map_err(|e| Failure::from(e).into_js(&env))
     }
 
     /// The clock's time, in epoch milliseconds.
@@ -211,12 +232,11 @@ impl NativeConfig {
     /// milliseconds), or living for the default lifetime: whole epoch seconds, rounded up.
     #[napi]
     pub fn expires_value(&self, env: Env, expires_ms: Option<f64>) -> Result<f64> {
-        let secs = match expires_ms {
-            Some(ms) => expiry::from_epoch_millis(ms),
-            None => Ok(self.config.now() + self.config.default_lifetime()),
-        }
-        .and_then(expiry::stored_secs)
-        .map_err(|e| Failure::from(e).into_js(&env))?;
+        let secs = expires_ms
+            .map(expiry::from_epoch_millis)
+            .transpose()
+            .and_then(|at| expiry::stored_secs(self.config.expiry_or_default(at)))
+            .map_err(|e| Failure::from(e).into_js(&env))?;
         Ok(secs as f64)
     }
 
@@ -265,7 +285,7 @@ fn build_config(
     clock: Option<&connect_dynamodb_core::ManualClock>,
     provider: Option<SharedCredentialsProvider>,
 ) -> std::result::Result<Config, Failure> {
-    // First use goes through `initialize()` in `index.js`, as connect-dynamodb 3.x's surface
+    // First use goes through `initialize()` in `lib/store.js`, as connect-dynamodb 3.x's surface
     // has it (`describeSessionsTable()`, then `createSessionsTable()`, each replaceable by a
     // subclass); those are the core's `check_table` and `create_table`.
     let mut b = Config::builder().first_use(FirstUse::Nothing);
@@ -326,20 +346,24 @@ fn build_config(
     if let Some(ms) = o.reap_interval_ms {
         b = b.reap_interval(Some(ConfigField::ReapInterval.millis(ms)?));
     }
-    b = b.billing(match o.billing_mode.as_deref() {
+    let billing = match o.billing_mode.as_deref() {
+        None => DEFAULT_BILLING,
         Some("PAY_PER_REQUEST") => Billing::OnDemand,
-        None | Some("PROVISIONED") => Billing::Provisioned {
-            read: whole(ConfigField::ReadCapacity, o.read_capacity_units)?
-                .unwrap_or(DEFAULT_READ_CAPACITY),
-            write: whole(ConfigField::WriteCapacity, o.write_capacity_units)?
-                .unwrap_or(DEFAULT_WRITE_CAPACITY),
-        },
+        Some("PROVISIONED") => Billing::CONNECT_DYNAMODB_3X,
         Some(_) => {
             return Err(Failure::config(
                 ConfigField::Billing,
                 "must be PAY_PER_REQUEST or PROVISIONED",
             ));
         }
+    };
+    // The capacity options apply to a provisioned table only; an on-demand one ignores them.
+    b = b.billing(match billing {
+        Billing::OnDemand => Billing::OnDemand,
+        Billing::Provisioned { read, write } => Billing::Provisioned {
+            read: whole(ConfigField::ReadCapacity, o.read_capacity_units)?.unwrap_or(read),
+            write: whole(ConfigField::WriteCapacity, o.write_capacity_units)?.unwrap_or(write),
+        },
     });
     if let Some(ms) = o.connect_timeout_ms {
         b = b.connect_timeout(ConfigField::ConnectTimeout.millis(ms)?);

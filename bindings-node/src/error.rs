@@ -1,6 +1,6 @@
 //! Failures as JavaScript sees them: an `Error` made by napi's own error type, whose `code` is
 //! the core's kind token, with the core's per-error `retryable` and, when the core kept one,
-//! the underlying error's text as `cause`. `index.js` hands them to users as
+//! the underlying error's text as `cause`. `lib/errors.js` hands them to users as
 //! `SessionStoreError`s.
 
 use connect_dynamodb_core::{ConfigField, ErrorKind};
@@ -77,7 +77,8 @@ impl From<connect_dynamodb_core::Error> for Failure {
 
 /// The Node option a core configuration field is set by: the one table from the core's field
 /// names to the options users write. Exhaustive: a field new in the core does not compile until
-/// it is named here.
+/// it is named here. The capacity units may also be given inside `createTable`; `lib/options.js`
+/// then names `createTable.readCapacityUnits` (or `writeCapacityUnits`) instead.
 pub fn option_name(field: ConfigField) -> &'static str {
     match field {
         ConfigField::Table => "table",
@@ -127,7 +128,8 @@ pub fn error_kinds() -> Vec<ErrorKindInfo> {
         .collect()
 }
 
-/// A core configuration field and the Node option that sets it (empty when none does).
+/// A core configuration field and the Node option an `INVALID_CONFIG` error names for it
+/// (`createTable.billingMode` for a field set inside `createTable`).
 #[napi(object)]
 pub struct OptionName {
     pub field: String,

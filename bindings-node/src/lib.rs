@@ -26,9 +26,17 @@ pub mod store;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The Tokio runtime the addon's async calls run on. One worker thread: a store call spends
-/// most of its time waiting on DynamoDB, and a single worker saves the thread wake-ups that
-/// idle workers of a larger pool cost on every call. Its thread never keeps Node alive.
+/// The Tokio runtime the addon's async calls run on: napi's own (every promise of
+/// `store::promise` and the reaper started through `within_runtime_if_available` run there),
+/// which napi takes from here instead of building its default one, so that it has one worker
+/// thread. It is not `core/runtime`, the C and Python faces' runtime, whose two workers
+/// (`WORKER_THREADS`) were measured with 16 threads calling at once: Node calls from its one
+/// JavaScript thread, a store call spends most of its time waiting on DynamoDB, and one worker
+/// saves the wake-ups of a second on every call (chosen with `make bench`'s CPU per request,
+/// commit 460f16e; no figure of one against two workers is recorded for Node). Should napi
+/// shut its runtime down and start it again (the last Node environment using the addon gone,
+/// then a new one), it builds its default runtime, a worker per core. The worker thread never
+/// keeps Node's event loop alive.
 #[napi_derive::module_init]
 fn init_runtime() {
     if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()

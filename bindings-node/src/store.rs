@@ -63,7 +63,8 @@ pub struct NativeAttribute {
 pub struct NativeTouch {
     /// `updated`, `throttled` or `notFound`.
     pub outcome: String,
-    /// The stored expiry after the touch, in epoch seconds; absent when `notFound`.
+    /// The stored expiry after the touch, in whole epoch seconds (rounded up, as the store
+    /// writes them and the C face reports them); absent when `notFound`.
     pub expires: Option<f64>,
 }
 
@@ -176,7 +177,7 @@ impl NativeStore {
                 TouchOutcome::NotFound => "notFound",
             }
             .to_owned(),
-            expires: touched.expires_at.map(expiry::epoch_secs),
+            expires: touched.expires_at.map(|at| expiry::whole_secs(at) as f64),
         })
     }
 
@@ -238,8 +239,9 @@ impl NativeStore {
         )
     }
 
-    /// Resolves when the table exists (or DescribeTable is not allowed); `TABLE_NOT_FOUND`
-    /// when it is missing.
+    /// Resolves when the table exists (a table being created is waited for) or DynamoDB denied
+    /// the DescribeTable permission (`AccessDeniedException`); `TABLE_NOT_FOUND` when it is
+    /// missing.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn check_table<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
         let store = self.store.clone();

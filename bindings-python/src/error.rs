@@ -25,7 +25,7 @@ impl StoreError {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         StoreError {
             code: kind.as_str(),
-            retryable: false,
+            retryable: kind.retryable_by_default(),
             message: message.into(),
         }
     }

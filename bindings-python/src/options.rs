@@ -160,36 +160,13 @@ fn billing(value: &Bound<'_, PyAny>) -> PyResult<Billing> {
     })
 }
 
-/// The `first_use` tokens, with the core's switch of each.
-const FIRST_USE: [(&str, FirstUse); 3] = [
-    ("create", FirstUse::Create),
-    ("check", FirstUse::Check),
-    ("nothing", FirstUse::Nothing),
-];
-
-fn first_use_token(first_use: FirstUse) -> &'static str {
-    FIRST_USE
-        .iter()
-        .find(|(_, f)| *f == first_use)
-        .map_or("create", |(token, _)| token)
-}
-
+/// `first_use`: one of the core's names of its switches.
 fn first_use(value: &Bound<'_, PyAny>) -> PyResult<FirstUse> {
-    let text = value.cast::<PyString>().ok();
-    let token = text
-        .map(|t| t.to_cow().map(|c| c.into_owned()))
-        .transpose()?;
-    FIRST_USE
-        .iter()
-        .find(|(name, _)| Some(*name) == token.as_deref())
-        .map(|(_, f)| *f)
-        .ok_or_else(|| {
-            StoreError::invalid_config(
-                ConfigField::FirstUse,
-                "must be \"create\", \"check\" or \"nothing\"",
-            )
-            .into()
-        })
+    let name = match value.cast::<PyString>() {
+        Ok(text) => text.to_cow()?.into_owned(),
+        Err(_) => String::new(),
+    };
+    Ok(FirstUse::from_name(&name).map_err(StoreError::from)?)
 }
 
 /// What a store is made of: the core's configuration (without the reaper, which the store
@@ -317,7 +294,7 @@ pub(crate) fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     if let Billing::Provisioned { read, write } = Billing::CONNECT_DYNAMODB_3X {
         d.set_item("provisioned_capacity", (read, write))?;
     }
-    d.set_item("first_use", first_use_token(c.first_use()))?;
+    d.set_item("first_use", c.first_use().as_str())?;
     d.set_item("create_wait", c.create_wait().as_secs_f64())?;
     d.set_item("connect_timeout", c.connect_timeout().as_secs_f64())?;
     d.set_item("attempt_timeout", c.attempt_timeout().as_secs_f64())?;

@@ -11,33 +11,19 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use crate::convert;
-use crate::error::guard;
+use crate::error::{StoreError, guard};
 
 /// A stored session: its JSON text and when it expires.
 ///
-/// Immutable. Its `repr` shows the size of the data, never the data.
+/// Immutable. Its `repr`, like the core record's `Debug`, shows the size of the data, never the
+/// data.
 #[pyclass(frozen, eq, module = "connect_dynamodb", name = "StoredSession")]
-#[derive(PartialEq)]
-pub(crate) struct StoredSession {
-    data: String,
-    expires_at: SystemTime,
-}
-
-impl std::fmt::Debug for StoredSession {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredSession")
-            .field("data_bytes", &self.data.len())
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
+#[derive(Debug, PartialEq)]
+pub(crate) struct StoredSession(SessionRecord);
 
 impl From<SessionRecord> for StoredSession {
     fn from(record: SessionRecord) -> Self {
-        StoredSession {
-            data: record.session,
-            expires_at: record.expires_at,
-        }
+        StoredSession(record)
     }
 }
 
@@ -48,38 +34,38 @@ impl StoredSession {
     #[new]
     fn new(data: String, expires: &Bound<'_, PyAny>) -> PyResult<Self> {
         guard(|| {
-            Ok(StoredSession {
-                data,
+            Ok(StoredSession(SessionRecord {
+                session: data,
                 expires_at: convert::required_expiry(expires)?,
-            })
+            }))
         })
     }
 
     /// The session as JSON text, exactly as it was stored.
     #[getter]
     fn data(&self) -> &str {
-        &self.data
+        &self.0.session
     }
 
     /// When the session expires: an aware `datetime` in UTC.
     #[getter]
     fn expires<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::utc_datetime(py, self.expires_at)
+        convert::utc_datetime(py, self.0.expires_at)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let expires = self.expires(py)?.call_method0("isoformat")?;
         Ok(format!(
             "StoredSession(<{} bytes of data>, expires={})",
-            self.data.len(),
+            self.0.session.len(),
             expires.str()?.to_cow()?
         ))
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (String, f64))> {
         let this = slf.get();
-        let secs = connect_dynamodb_core::expiry::epoch_secs(this.expires_at);
-        Ok((slf.get_type(), (this.data.clone(), secs)))
+        let secs = connect_dynamodb_core::expiry::epoch_secs(this.0.expires_at);
+        Ok((slf.get_type(), (this.0.session.clone(), secs)))
     }
 }
 
@@ -262,7 +248,8 @@ impl PyManualClock {
     fn new(start: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         guard(|| {
             let clock = match start.filter(|s| !s.is_none()) {
-                Some(start) => CoreManualClock::new(convert::required_expiry(start)?),
+                Some(start) => CoreManualClock::new(convert::required_expiry(start)?)
+                    .map_err(StoreError::from)?,
                 None => CoreManualClock::starting_now(),
             };
             Ok(PyManualClock { clock })
@@ -279,16 +266,17 @@ impl PyManualClock {
     fn advance(&self, by: &Bound<'_, PyAny>) -> PyResult<()> {
         guard(|| {
             let by: Duration = convert::argument_duration("`by`", by)?;
-            self.clock.advance(by);
-            Ok(())
+            Ok(self.clock.advance(by).map_err(StoreError::from)?)
         })
     }
 
     /// Sets the clock to `to` (a datetime or epoch seconds).
     fn set(&self, to: &Bound<'_, PyAny>) -> PyResult<()> {
         guard(|| {
-            self.clock.set(convert::required_expiry(to)?);
-            Ok(())
+            Ok(self
+                .clock
+                .set(convert::required_expiry(to)?)
+                .map_err(StoreError::from)?)
         })
     }
 

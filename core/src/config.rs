@@ -241,6 +241,34 @@ pub enum FirstUse {
     Nothing,
 }
 
+impl FirstUse {
+    /// Every switch.
+    pub const ALL: [FirstUse; 3] = [FirstUse::Create, FirstUse::Check, FirstUse::Nothing];
+
+    /// The switch's name where a face takes it as text: `"create"`, `"check"` or `"nothing"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FirstUse::Create => "create",
+            FirstUse::Check => "check",
+            FirstUse::Nothing => "nothing",
+        }
+    }
+
+    /// The switch named `name` (see [`as_str`](Self::as_str)): `INVALID_CONFIG` on `first_use`
+    /// for any other text.
+    pub fn from_name(name: &str) -> Result<FirstUse> {
+        FirstUse::ALL
+            .into_iter()
+            .find(|f| f.as_str() == name)
+            .ok_or_else(|| {
+                Error::invalid_config(
+                    ConfigField::FirstUse,
+                    "must be \"create\", \"check\" or \"nothing\"",
+                )
+            })
+    }
+}
+
 /// DynamoDB's limit on a partition key value, in bytes.
 pub(crate) const MAX_KEY_BYTES: usize = 2048;
 
@@ -471,6 +499,15 @@ impl Config {
     /// The current time on the store's clock.
     pub fn now(&self) -> std::time::SystemTime {
         self.clock.0.now()
+    }
+
+    /// The expiry a session is stored with: `expires_at`, or now plus the default lifetime
+    /// when the caller gave none.
+    pub fn expiry_or_default(
+        &self,
+        expires_at: Option<std::time::SystemTime>,
+    ) -> std::time::SystemTime {
+        expires_at.unwrap_or_else(|| self.now() + self.default_lifetime)
     }
 }
 
@@ -773,6 +810,49 @@ mod tests {
         assert!(c.consistent_read());
         assert_eq!(c.reap_interval(), None);
         assert_eq!(c.billing(), Billing::OnDemand);
+        assert_eq!(c.first_use(), FirstUse::Create);
+        // A DynamoDB that never answers fails a request within 10 s (issue: 15 s before).
+        assert_eq!(c.connect_timeout(), Duration::from_secs(2));
+        assert_eq!(c.attempt_timeout(), Duration::from_secs(3));
+        assert_eq!(c.operation_timeout(), Duration::from_secs(8));
+    }
+
+    #[test]
+    fn every_field_is_listed_once() {
+        // Exhaustive: a field new in the core does not compile until it is counted here.
+        let position = |field: ConfigField| match field {
+            ConfigField::Table => 0,
+            ConfigField::HashKey => 1,
+            ConfigField::Prefix => 2,
+            ConfigField::Region => 3,
+            ConfigField::Endpoint => 4,
+            ConfigField::AccessKeyId => 5,
+            ConfigField::SecretAccessKey => 6,
+            ConfigField::SessionToken => 7,
+            ConfigField::CredentialsProvider => 8,
+            ConfigField::ConsistentRead => 9,
+            ConfigField::DefaultLifetime => 10,
+            ConfigField::TouchAfter => 11,
+            ConfigField::ReapInterval => 12,
+            ConfigField::Billing => 13,
+            ConfigField::ReadCapacity => 14,
+            ConfigField::WriteCapacity => 15,
+            ConfigField::FirstUse => 16,
+            ConfigField::CreateWait => 17,
+            ConfigField::ConnectTimeout => 18,
+            ConfigField::AttemptTimeout => 19,
+            ConfigField::OperationTimeout => 20,
+            ConfigField::MaxAttempts => 21,
+            ConfigField::ScanSegments => 22,
+        };
+        let mut seen = [false; ConfigField::ALL.len()];
+        for field in ConfigField::ALL {
+            assert!(
+                !std::mem::replace(&mut seen[position(field)], true),
+                "{field:?} twice"
+            );
+        }
+        assert!(seen.iter().all(|&s| s), "every field is in ALL");
     }
 
     #[test]

@@ -110,6 +110,9 @@ pub struct Error {
     /// DynamoDB refused a conditional write (ConditionalCheckFailedException), as opposed to
     /// the other CONFLICT causes.
     condition_failed: bool,
+    /// DynamoDB refused the request for want of an IAM permission (AccessDeniedException), as
+    /// opposed to the other AUTH causes (missing or expired credentials, bad signatures).
+    access_denied: bool,
     message: Cow<'static, str>,
     /// The invalid setting and what is wrong with it, for `INVALID_CONFIG`.
     config: Option<(ConfigField, Cow<'static, str>)>,
@@ -122,6 +125,7 @@ impl Error {
             kind,
             retryable: kind.retryable_by_default(),
             condition_failed: false,
+            access_denied: false,
             message: message.into(),
             config: None,
             source: None,
@@ -179,6 +183,12 @@ impl Error {
         self.condition_failed
     }
 
+    /// Whether DynamoDB denied an IAM permission (`AccessDeniedException`); other `AUTH`
+    /// failures (credentials missing, expired or wrong) are not this.
+    pub(crate) fn is_access_denied(&self) -> bool {
+        self.access_denied
+    }
+
     /// The message alone, without the kind token.
     pub fn message(&self) -> &str {
         &self.message
@@ -192,10 +202,12 @@ impl Error {
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
         R: fmt::Debug + Send + Sync + 'static,
     {
-        let condition_failed = matches!(
-            &err,
-            SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException")
-        );
+        let service_code = match &err {
+            SdkError::ServiceError(s) => s.err().code(),
+            _ => None,
+        };
+        let condition_failed = service_code == Some("ConditionalCheckFailedException");
+        let access_denied = service_code == Some("AccessDeniedException");
         let (kind, retryable, message) = match &err {
             SdkError::ServiceError(service) => {
                 let inner = service.err();
@@ -246,6 +258,7 @@ impl Error {
             kind,
             retryable,
             condition_failed,
+            access_denied,
             message: message.into(),
             config: None,
             source: Some(Box::new(err)),

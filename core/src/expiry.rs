@@ -27,7 +27,7 @@ pub const MAX_EXPIRES_SECS: i64 = 99_999_999_999;
 /// The last second of the year 9999: a stored expiry past it is not a usable expiry.
 pub(crate) const LATEST_STORED_SECS: f64 = 253_402_300_799.0;
 
-const OUT_OF_RANGE: &str = "expiry must lie between 1970 and the year 5000";
+const OUT_OF_RANGE: &str = "expiry must lie between 1970 and 10^11 epoch seconds (the year 5138)";
 
 /// Seconds since the Unix epoch, as a float; negative before 1970.
 pub fn epoch_secs(t: SystemTime) -> f64 {
@@ -60,8 +60,8 @@ pub fn from_epoch_millis(millis: f64) -> Result<SystemTime> {
 /// The `expires` number the store writes for `expires_at`: whole epoch seconds, rounded up;
 /// `INVALID_ARGUMENT` out of range.
 pub fn stored_secs(expires_at: SystemTime) -> Result<i64> {
-    let secs = epoch_secs(expires_at).ceil();
-    if !(0.0..=MAX_EXPIRES_SECS as f64).contains(&secs) {
+    let secs = ceil_secs(expires_at);
+    if !(0..=i128::from(MAX_EXPIRES_SECS)).contains(&secs) {
         return Err(Error::invalid_argument(OUT_OF_RANGE));
     }
     Ok(secs as i64)
@@ -72,8 +72,16 @@ pub fn stored_secs(expires_at: SystemTime) -> Result<i64> {
 /// item may lie past the range the store writes (milliseconds up to the year 9999) and is
 /// reported as it is.
 pub fn whole_secs(t: SystemTime) -> i64 {
-    // `as` saturates; stored expiries are within the year 9999 anyway.
-    epoch_secs(t).ceil() as i64
+    ceil_secs(t).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// `t` in whole epoch seconds, rounded up, exactly: a float would lose the sub-microsecond
+/// part of today's times and round some of them down.
+fn ceil_secs(t: SystemTime) -> i128 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i128::from(d.as_secs()) + i128::from(d.subsec_nanos() > 0),
+        Err(before) => -i128::from(before.duration().as_secs()),
+    }
 }
 
 /// A time from epoch seconds that are known to be in range (stored or already checked).
@@ -126,33 +134,61 @@ impl Clock for SystemClock {
 
 /// A clock that moves only when told to, for tests of expiry and touch throttling that must not
 /// wait on the wall clock. Clones share the same time.
+///
+/// Its time stays in the range of expiries the store accepts ([`from_epoch_secs`]): a move
+/// out of it is refused with `INVALID_ARGUMENT` and leaves the clock where it was, so every
+/// face's clock has the same bounds.
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     now: Arc<Mutex<SystemTime>>,
 }
 
 impl ManualClock {
-    /// A clock standing at `start`.
-    pub fn new(start: SystemTime) -> Self {
-        ManualClock {
-            now: Arc::new(Mutex::new(start)),
-        }
+    /// A clock standing at `start`: `INVALID_ARGUMENT` outside the range the store accepts.
+    pub fn new(start: SystemTime) -> Result<Self> {
+        Ok(ManualClock {
+            now: Arc::new(Mutex::new(in_range(start)?)),
+        })
     }
 
     /// A clock standing at the system clock's current time.
     pub fn starting_now() -> Self {
-        ManualClock::new(SystemTime::now())
+        ManualClock {
+            now: Arc::new(Mutex::new(SystemTime::now())),
+        }
     }
 
     /// Moves the clock forward by `by`.
-    pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
-        *now += by;
+    pub fn advance(&self, by: Duration) -> Result<()> {
+        self.shift(|now| now.checked_add(by))
+    }
+
+    /// Moves the clock back by `by`, not before 1970.
+    pub fn rewind(&self, by: Duration) -> Result<()> {
+        self.shift(|now| now.checked_sub(by))
     }
 
     /// Sets the clock to `to`.
-    pub fn set(&self, to: SystemTime) {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = to;
+    pub fn set(&self, to: SystemTime) -> Result<()> {
+        self.shift(|_| Some(to))
+    }
+
+    fn shift(&self, to: impl FnOnce(SystemTime) -> Option<SystemTime>) -> Result<()> {
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        let moved = to(*now).ok_or_else(|| Error::invalid_argument(CLOCK_OUT_OF_RANGE))?;
+        *now = in_range(moved)?;
+        Ok(())
+    }
+}
+
+const CLOCK_OUT_OF_RANGE: &str =
+    "a manual clock stays between 1970 and 10^11 epoch seconds (the year 5138)";
+
+/// `t`, when it lies in the range [`from_epoch_secs`] accepts.
+fn in_range(t: SystemTime) -> Result<SystemTime> {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) if d <= Duration::from_secs(MAX_EXPIRES_SECS as u64) => Ok(t),
+        _ => Err(Error::invalid_argument(CLOCK_OUT_OF_RANGE)),
     }
 }
 
@@ -203,6 +239,9 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_764_000_000);
         assert_eq!(encode(t).expect("valid").0, "1764000000");
         assert_eq!(stored_secs(t).expect("valid"), 1_764_000_000);
+        let just_past = t + Duration::from_nanos(1);
+        assert_eq!(stored_secs(just_past).expect("valid"), 1_764_000_001);
+        assert_eq!(whole_secs(just_past), 1_764_000_001);
         let far = UNIX_EPOCH + Duration::from_secs(200_000_000_000);
         assert_eq!(
             encode(far).expect_err("too far").kind(),
@@ -251,12 +290,40 @@ mod tests {
     #[test]
     fn a_manual_clock_moves_only_when_told() {
         let start = UNIX_EPOCH + Duration::from_secs(1_000);
-        let clock = ManualClock::new(start);
+        let clock = ManualClock::new(start).expect("in range");
         let shared = clock.clone();
         assert_eq!(clock.now(), start);
-        shared.advance(Duration::from_secs(5));
+        shared.advance(Duration::from_secs(5)).expect("forward");
         assert_eq!(clock.now(), start + Duration::from_secs(5));
-        clock.set(start);
+        clock.set(start).expect("set");
         assert_eq!(shared.now(), start);
+        clock
+            .rewind(Duration::from_secs(1_000))
+            .expect("back to 1970");
+        assert_eq!(clock.now(), UNIX_EPOCH);
+    }
+
+    #[test]
+    fn a_manual_clock_stays_in_the_range_of_expiries() {
+        let last = UNIX_EPOCH + Duration::from_secs(MAX_EXPIRES_SECS as u64);
+        let clock = ManualClock::new(last).expect("the last second");
+        for refused in [
+            clock.advance(Duration::from_millis(1)),
+            clock.advance(Duration::MAX),
+            clock.set(last + Duration::from_secs(1)),
+        ] {
+            assert_eq!(
+                refused.map_err(|e| e.kind()),
+                Err(ErrorKind::InvalidArgument)
+            );
+        }
+        assert_eq!(clock.now(), last, "a refused move leaves the clock");
+        clock.set(UNIX_EPOCH).expect("1970");
+        let err = clock
+            .rewind(Duration::from_nanos(1))
+            .expect_err("before 1970");
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(ManualClock::new(last + Duration::from_secs(1)).is_err());
+        assert_eq!(clock.now(), UNIX_EPOCH);
     }
 }

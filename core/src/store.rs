@@ -12,7 +12,7 @@ use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TableStatus, WriteRequest};
 use aws_smithy_http_client::tls;
 use futures_util::future::try_join_all;
 
@@ -209,7 +209,8 @@ impl SessionStore {
     }
 
     /// Does what the configured [`FirstUse`] asks about the table, once per store: before the
-    /// first session call, every session call runs this; later it costs an atomic load.
+    /// first session call, every session call runs this; later it costs an atomic load. A
+    /// failed check is not remembered: the next session call checks again.
     pub async fn ensure_table(&self) -> Result<()> {
         if let Some(()) = self.inner.table_ready.get() {
             return Ok(());
@@ -223,7 +224,7 @@ impl SessionStore {
                     FirstUse::Check => self.check_table().await,
                     FirstUse::Create => match self.check_table().await {
                         Err(e) if e.kind() == ErrorKind::TableNotFound => {
-                            self.create_table().await.map(|_| ())
+                            self.create_table_on_first_use().await
                         }
                         checked => checked,
                     },
@@ -234,17 +235,21 @@ impl SessionStore {
     }
 
     /// The first-use check of [`FirstUse::Check`], on its own: DescribeTable, `TABLE_NOT_FOUND`
-    /// when the table is missing. An `AUTH` answer counts as "the table exists": a role without
-    /// DescribeTable is not stopped here, and the session call itself says what is wrong, if
-    /// anything is. (The Node face's `describeSessionsTable` is this call.)
+    /// when the table is missing. A table still being created (by another process, say) is
+    /// waited for until it is ACTIVE, within `create_wait`. DynamoDB's refusal of the
+    /// DescribeTable permission (`AccessDeniedException`) counts as "the table exists": a role
+    /// without DescribeTable is not stopped here, and the session call itself says what is
+    /// wrong, if anything is. Any other failure (credentials missing or expired, a timeout) is
+    /// returned. (The Node face's `describeSessionsTable` is this call.)
     pub async fn check_table(&self) -> Result<()> {
-        match self.table_exists().await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Error::new(
+        match self.table_status().await {
+            Ok(Some(TableStatus::Creating)) => self.wait_until_active().await,
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Error::new(
                 ErrorKind::TableNotFound,
                 "the table does not exist",
             )),
-            Err(e) if e.kind() == ErrorKind::Auth => Ok(()),
+            Err(e) if e.is_access_denied() => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -522,7 +527,7 @@ impl SessionStore {
     }
 
     fn expiry_or_default(&self, expires_at: Option<SystemTime>) -> SystemTime {
-        expires_at.unwrap_or_else(|| self.inner.config.now() + self.inner.config.default_lifetime)
+        self.inner.config.expiry_or_default(expires_at)
     }
 
     /// Now on the store's clock, in epoch seconds.

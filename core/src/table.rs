@@ -1,8 +1,9 @@
 //! Creating the sessions table, and verifying an existing one.
 //!
-//! Neither happens implicitly: a store makes no request until it is used, and needs no
-//! DescribeTable or CreateTable permission unless these calls are made. `verify_table` needs
-//! only DescribeTable and DescribeTimeToLive.
+//! A store makes no request until it is used. Its first session call then does what
+//! [`FirstUse`](crate::FirstUse) asks: by default a DescribeTable and, when the table is missing,
+//! [`SessionStore::create_table`]'s CreateTable and TTL calls; `FirstUse::Nothing` makes none of
+//! them. `verify_table` needs only DescribeTable and DescribeTimeToLive.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -114,11 +115,37 @@ impl SessionStore {
 
     /// Whether the configured table exists. Needs only DescribeTable.
     pub async fn table_exists(&self) -> Result<bool> {
+        Ok(self.table_status().await?.is_some())
+    }
+
+    /// The status of the configured table, `None` when it does not exist.
+    pub(crate) async fn table_status(&self) -> Result<Option<TableStatus>> {
         match self.describe_table().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::TableNotFound => Ok(false),
+            Ok(table) => Ok(Some(
+                table.table_status().cloned().unwrap_or(TableStatus::Active),
+            )),
+            Err(e) if e.kind() == ErrorKind::TableNotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// [`create_table`](Self::create_table) for a store's first use: once the table is ACTIVE
+    /// the sessions work, so a failure to enable TTL (a role without UpdateTimeToLive, say) is
+    /// logged rather than failing the session call; `create_table` and `verify_table` report it.
+    pub(crate) async fn create_table_on_first_use(&self) -> Result<()> {
+        if !self.table_exists().await? {
+            self.send_create_table().await?;
+        }
+        self.wait_until_active().await?;
+        if let Err(err) = self.enable_ttl().await {
+            tracing::warn!(
+                table = %self.config().table(),
+                error = %err,
+                "connect-dynamodb could not enable TTL on the sessions table it created; expired \
+                 sessions are still never returned, but DynamoDB will not delete them"
+            );
+        }
+        Ok(())
     }
 
     /// Creates the configured table unless it exists (billing as configured: on-demand by
@@ -183,7 +210,7 @@ impl SessionStore {
         }
     }
 
-    async fn wait_until_active(&self) -> Result<()> {
+    pub(crate) async fn wait_until_active(&self) -> Result<()> {
         let deadline = Instant::now() + self.config().create_wait;
         let mut polls = 0;
         loop {

@@ -176,9 +176,9 @@ async fn expired_sessions_are_never_returned() {
         .await
         .expect("set");
     assert!(store.get("short").await.expect("get").is_some());
-    clock.advance(Duration::from_secs(1));
+    clock.advance(Duration::from_secs(1)).expect("advance");
     assert!(store.get("short").await.expect("get").is_some());
-    clock.advance(Duration::from_millis(1600));
+    clock.advance(Duration::from_millis(1600)).expect("advance");
     assert_eq!(store.get("short").await.expect("get"), None);
     assert!(
         get_raw(&store, "sess:short").await.is_some(),

@@ -14,8 +14,17 @@ use connect_dynamodb_core::aws_sdk_dynamodb::config::{
 use connect_dynamodb_core::aws_sdk_dynamodb::{self, Client};
 use connect_dynamodb_core::{Config, ErrorKind, FirstUse, SessionStore};
 
-/// A store whose HTTP client is `http`, with fast retries.
+/// A store whose HTTP client is `http`, with fast retries and no first-use table check: each
+/// test answers the session call's own requests.
 fn store_over(http: SharedHttpClient, attempts: u32) -> SessionStore {
+    store_with_first_use(http, attempts, FirstUse::Nothing)
+}
+
+fn store_with_first_use(
+    http: SharedHttpClient,
+    attempts: u32,
+    first_use: FirstUse,
+) -> SessionStore {
     let sdk = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -27,10 +36,9 @@ fn store_over(http: SharedHttpClient, attempts: u32) -> SessionStore {
         )
         .http_client(http)
         .build();
-    // No first-use table check: each test answers the session call's own requests.
     let config = Config::builder()
         .scan_segments(1)
-        .first_use(FirstUse::Nothing)
+        .first_use(first_use)
         .build()
         .expect("config");
     SessionStore::with_client(Client::from_conf(sdk), config)
@@ -157,6 +165,71 @@ async fn credentials_that_cannot_be_loaded_are_auth() {
     let err = store.get("s").await.expect_err("no credentials");
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
     assert!(!err.is_retryable());
+}
+
+const ACTIVE: &str = r#"{"Table":{"TableName":"sessions","TableStatus":"ACTIVE"}}"#;
+const CREATING: &str = r#"{"Table":{"TableName":"sessions","TableStatus":"CREATING"}}"#;
+
+/// A store (create on first use) whose DescribeTable answers come from `describe` in turn (the
+/// last one repeats) and whose GetItem finds nothing; the operations it sent are listed.
+fn first_use_scenario(
+    describe: Vec<Result<&'static str, &'static str>>,
+) -> (SessionStore, Arc<Mutex<Vec<String>>>) {
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let seen = sent.clone();
+    let describes = AtomicU32::new(0);
+    let http = infallible_client_fn(move |request| {
+        let op = operation(&request);
+        seen.lock().expect("lock").push(op.clone());
+        match op.as_str() {
+            "DescribeTable" => {
+                let n = describes.fetch_add(1, Ordering::SeqCst) as usize;
+                match describe[n.min(describe.len() - 1)] {
+                    Ok(body) => ok_response(body),
+                    Err(code) => error_response(400, code),
+                }
+            }
+            "GetItem" => ok_response("{}"),
+            other => error_response(400, &format!("Unexpected{other}")),
+        }
+    });
+    (store_with_first_use(http, 1, FirstUse::Create), sent)
+}
+
+fn sent_since(sent: &Mutex<Vec<String>>) -> Vec<String> {
+    std::mem::take(&mut *sent.lock().expect("lock"))
+}
+
+#[tokio::test]
+async fn first_use_lets_a_role_without_describe_table_through() {
+    let (store, sent) = first_use_scenario(vec![Err("AccessDeniedException")]);
+    assert_eq!(store.get("s").await.expect("get"), None);
+    assert_eq!(sent_since(&sent), ["DescribeTable", "GetItem"]);
+    assert_eq!(store.get("s").await.expect("get"), None);
+    assert_eq!(sent_since(&sent), ["GetItem"], "the check is made once");
+}
+
+#[tokio::test]
+async fn first_use_does_not_take_other_auth_failures_for_a_table() {
+    // An expired token at start-up (credentials not refreshed yet) is not "the table exists":
+    // the call fails, and the next call checks again, so a missing table is still created.
+    let (store, sent) = first_use_scenario(vec![Err("ExpiredTokenException"), Ok(ACTIVE)]);
+    let err = store.get("s").await.expect_err("expired");
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert_eq!(sent_since(&sent), ["DescribeTable"]);
+    assert_eq!(store.get("s").await.expect("get"), None);
+    assert_eq!(sent_since(&sent), ["DescribeTable", "GetItem"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_use_waits_for_a_table_another_process_is_creating() {
+    let (store, sent) = first_use_scenario(vec![Ok(CREATING), Ok(CREATING), Ok(ACTIVE)]);
+    assert_eq!(store.get("s").await.expect("get"), None);
+    assert_eq!(
+        sent_since(&sent),
+        ["DescribeTable", "DescribeTable", "DescribeTable", "GetItem"],
+        "no session call before the table is ACTIVE"
+    );
 }
 
 /// A Scan that finds two items, and BatchWriteItem answers from `batch_answers` in turn

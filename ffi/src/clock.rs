@@ -26,7 +26,8 @@ impl cdyn_clock {
 }
 
 /// A manual clock standing at `start_epoch_ms` (milliseconds since the Unix epoch), or NULL
-/// when that time is out of the range the store accepts (1970 to the year 5000).
+/// when that time is out of the range the store accepts (1970 to 10^11 epoch seconds, the year
+/// 5138).
 ///
 /// Ownership: the caller owns the result and frees it with `cdyn_clock_free`. Configurations
 /// and stores the clock was given to keep their own reference: freeing the handle does not
@@ -35,10 +36,8 @@ impl cdyn_clock {
 #[unsafe(no_mangle)]
 pub extern "C" fn cdyn_manual_clock_new(start_epoch_ms: i64) -> *mut cdyn_clock {
     infallible(std::ptr::null_mut(), || {
-        match expiry::from_epoch_millis(start_epoch_ms as f64) {
-            Ok(start) => Box::into_raw(Box::new(cdyn_clock {
-                manual: ManualClock::new(start),
-            })),
+        match expiry::from_epoch_millis(start_epoch_ms as f64).and_then(ManualClock::new) {
+            Ok(manual) => Box::into_raw(Box::new(cdyn_clock { manual })),
             Err(_) => std::ptr::null_mut(),
         }
     })
@@ -49,8 +48,8 @@ pub extern "C" fn cdyn_manual_clock_new(start_epoch_ms: i64) -> *mut cdyn_clock 
 ///
 /// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
 /// Thread safety: may be called from any thread.
-/// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`clock` is NULL, or the time would fall
-/// before 1970).
+/// Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`clock` is NULL, or the time would leave
+/// the range `cdyn_manual_clock_new` accepts; the clock then stays where it was).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_clock_advance_ms(
     clock: *const cdyn_clock,
@@ -62,20 +61,12 @@ pub unsafe extern "C" fn cdyn_clock_advance_ms(
         let clock = unsafe { clock.as_ref() }
             .ok_or_else(|| Failure::invalid_argument("`clock` is NULL"))?;
         let by = Duration::from_millis(ms.unsigned_abs());
-        if ms >= 0 {
-            clock.manual.advance(by);
+        let moved = if ms >= 0 {
+            clock.manual.advance(by)
         } else {
-            let earlier = clock
-                .manual
-                .now()
-                .checked_sub(by)
-                .filter(|t| *t >= std::time::UNIX_EPOCH)
-                .ok_or_else(|| {
-                    Failure::invalid_argument("`ms` would move the clock before 1970")
-                })?;
-            clock.manual.set(earlier);
-        }
-        Ok(())
+            clock.manual.rewind(by)
+        };
+        Ok(moved?)
     })
 }
 
@@ -132,6 +123,14 @@ mod tests {
                 cdyn_clock_advance_ms(clock, i64::MIN, std::ptr::null_mut()),
                 cdyn_status::CDYN_ERR_INVALID_ARGUMENT
             );
+            // The core's bound: the clock stays in the range of expiries, however often moved.
+            for _ in 0..3 {
+                assert_eq!(
+                    cdyn_clock_advance_ms(clock, i64::MAX, std::ptr::null_mut()),
+                    cdyn_status::CDYN_ERR_INVALID_ARGUMENT
+                );
+            }
+            assert_eq!(cdyn_clock_now_ms(clock), 1_700_000_001_000, "refused moves");
             assert_eq!(
                 cdyn_clock_advance_ms(std::ptr::null(), 1, std::ptr::null_mut()),
                 cdyn_status::CDYN_ERR_INVALID_ARGUMENT

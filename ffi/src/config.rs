@@ -94,10 +94,10 @@ pub(crate) fn setting_of(field: ConfigField) -> Setting {
         ConfigField::DefaultLifetime => (c"cdyn_config_set_default_lifetime", "default_lifetime"),
         ConfigField::TouchAfter => (c"cdyn_config_set_touch_after", "touch_after"),
         ConfigField::ReapInterval => (c"cdyn_config_set_reap_interval", "reap_interval"),
-        // Billing and both capacities come in one call.
-        ConfigField::Billing | ConfigField::ReadCapacity | ConfigField::WriteCapacity => {
-            (c"cdyn_config_set_billing", "billing")
-        }
+        // Billing and both capacities come in one call, as its arguments.
+        ConfigField::Billing => (c"cdyn_config_set_billing", "billing"),
+        ConfigField::ReadCapacity => (c"cdyn_config_set_billing", "read_units"),
+        ConfigField::WriteCapacity => (c"cdyn_config_set_billing", "write_units"),
         ConfigField::FirstUse => (c"cdyn_config_set_first_use", "first_use"),
         ConfigField::CreateWait => (c"cdyn_config_set_create_wait", "create_wait"),
         ConfigField::ConnectTimeout => (c"cdyn_config_set_connect_timeout", "connect_timeout"),
@@ -562,7 +562,10 @@ mod tests {
             let setter = setting.setter.to_str().expect("ASCII");
             assert!(setter.starts_with("cdyn_config_set_"), "{setter}");
             // The option is the setter's, or one of its arguments.
-            let option = setting.option.split('.').next().unwrap_or_default();
+            let option = match setting.option {
+                "read_units" | "write_units" => "billing",
+                other => other.split('.').next().unwrap_or_default(),
+            };
             assert_eq!(setter.strip_prefix("cdyn_config_set_"), Some(option));
         }
     }

@@ -91,7 +91,7 @@ pub(crate) fn blocking<T: Send + 'static, O: CValue>(
     })
 }
 
-/// The version of this library, e.g. `"0.1.0"`.
+/// The version of this library, e.g. `"4.0.0-alpha.0"` (the npm package's and the wheel's too).
 ///
 /// Ownership: the string is static; never free it.
 /// Thread safety: may be called from any thread.

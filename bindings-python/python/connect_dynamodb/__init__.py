@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 from . import _native
 from ._native import (
     DEFAULTS,
+    OPTIONS,
     Credentials,
     ReapReport,
     SessionStore,
@@ -42,6 +43,7 @@ from .exceptions import (
 
 __all__ = [
     "DEFAULTS",
+    "OPTIONS",
     "AsyncSessionStore",
     "AuthError",
     "ConfigError",

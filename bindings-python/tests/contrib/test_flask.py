@@ -111,6 +111,20 @@ def test_a_read_only_request_reads_once_and_writes_nothing(make_store: Any, prox
     assert proxy.snapshot() == {"GetItem": 1, "PutItem": 1}
 
 
+def test_with_the_defaults_the_first_request_checks_the_table_once(
+    make_store: Any, proxy: Any
+) -> None:
+    # The default first_use ("create"): one DescribeTable before the store's first call, none
+    # after it; the table exists, so nothing is created.
+    app = make_app(make_store(endpoint=proxy.url))
+    client = app.test_client()
+    client.post("/set?user=alice")
+    assert proxy.snapshot() == {"DescribeTable": 1, "PutItem": 1}
+    proxy.reset()
+    assert client.get("/get").json["data"] == {"user": "alice"}
+    assert proxy.snapshot() == {"GetItem": 1}
+
+
 def test_without_a_cookie_no_request_reaches_dynamodb(make_store: Any, proxy: Any) -> None:
     app = make_app(make_store(endpoint=proxy.url))
     client = app.test_client()

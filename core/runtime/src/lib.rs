@@ -146,6 +146,12 @@ impl<T> ProcessLocal<T> {
     /// Publishes `value` as this process's value, unless another thread of this process was
     /// first: then `value` is dropped and the published one returned.
     pub fn install(&self, value: T) -> &T {
+        self.install_or_else(value, drop)
+    }
+
+    /// [`install`](Self::install), handing a `value` that lost the race to `lost` instead of
+    /// dropping it (a Tokio runtime must be shut down without waiting, say).
+    pub fn install_or_else(&self, value: T, lost: impl FnOnce(T)) -> &T {
         let process = process_id();
         let fresh = Box::into_raw(Box::new(Tagged { process, value }));
         let mut current = self.current.load(Ordering::Acquire);
@@ -155,7 +161,7 @@ impl<T> ProcessLocal<T> {
                 && tagged.process == process
             {
                 // SAFETY: `fresh` was never published.
-                drop(unsafe { Box::from_raw(fresh) });
+                lost(unsafe { Box::from_raw(fresh) }.value);
                 return &tagged.value;
             }
             match self
@@ -210,9 +216,9 @@ pub fn runtime() -> Result<&'static Runtime, RuntimeError> {
         .map_err(|_| RuntimeError {
             message: "could not start the Tokio runtime",
         })?;
-    // A runtime that lost the race is shut down without waiting, on this thread.
-    let installed = RUNTIME.install(runtime);
-    Ok(installed)
+    // A runtime that lost the race is shut down without waiting for its threads: dropping it
+    // would wait, and panics where the calling thread is inside a runtime.
+    Ok(RUNTIME.install_or_else(runtime, Runtime::shutdown_background))
 }
 
 /// A handle of this process's runtime.
@@ -278,7 +284,8 @@ pub fn keep_forever(ptr: *mut ()) {
 }
 
 /// How many objects of parent processes this process keeps.
-pub fn kept_count() -> usize {
+#[cfg(test)]
+fn kept_count() -> usize {
     let mut count = 0;
     let mut node = KEPT.load(Ordering::Acquire);
     // SAFETY: nodes are never freed.
@@ -329,11 +336,6 @@ impl ProcessStore {
         let reaper = store.start_configured_reaper()?;
         Ok(self.local.install((store, reaper)).0.clone())
     }
-
-    /// Whether this process has built its store.
-    pub fn is_built(&self) -> bool {
-        self.local.get().is_some()
-    }
 }
 
 #[cfg(test)]
@@ -377,6 +379,9 @@ mod tests {
             "the first value of this process stays"
         );
         assert_eq!(local.get(), Some(&1));
+        let mut lost = None;
+        assert_eq!(*local.install_or_else(3, |v| lost = Some(v)), 1);
+        assert_eq!(lost, Some(3), "the value that lost is handed back");
     }
 
     #[test]
@@ -385,7 +390,8 @@ mod tests {
         let parent_runtime = runtime().expect("runtime") as *const Runtime as usize;
         let local = ProcessLocal::new();
         local.install(String::from("parent"));
-        // SAFETY: the child only uses this crate's lock-free state and `_exit`s.
+        // SAFETY: the child builds a runtime (threads, allocation, epoll) in a copy of a
+        // multi-threaded test process, which relies on glibc's fork-safe malloc, and `_exit`s.
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork failed");
         if pid == 0 {

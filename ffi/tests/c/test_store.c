@@ -149,7 +149,6 @@ static void test_expiry(void) {
   CHECK_STATUS(cdyn_clock_advance_ms(clock, soon * 1000 - cdyn_clock_now_ms(clock), &err), CDYN_OK, err);
   get_session(store, "soon", &found, &got, &got_expires);
   CHECK(!found);
-  CHECK(clock_secs(clock) >= soon);
   /* A reaper pass deletes the two expired items and nothing else. */
   CHECK_STATUS(cdyn_store_set(store, "live", "{}", clock_secs(clock) + 600, CDYN_CONDITION_ALWAYS,
                               &err),
@@ -348,7 +347,7 @@ static void test_config(void) {
   REFUSED(cdyn_config_set_default_lifetime(c, 0, &err), "`default_lifetime`");
   REFUSED(cdyn_config_set_touch_after(c, UINT64_MAX, &err), "`touch_after`");
   REFUSED(cdyn_config_set_reap_interval(c, 10, &err), "`reap_interval`");
-  REFUSED(cdyn_config_set_billing(c, CDYN_BILLING_PROVISIONED, 0, 5, &err), "`billing`");
+  REFUSED(cdyn_config_set_billing(c, CDYN_BILLING_PROVISIONED, 0, 5, &err), "`read_units`");
   REFUSED(cdyn_config_set_create_wait(c, 0, &err), "`create_wait`");
   REFUSED(cdyn_config_set_connect_timeout(c, 0, &err), "`connect_timeout`");
   REFUSED(cdyn_config_set_attempt_timeout(c, UINT64_MAX, &err), "`attempt_timeout`");
@@ -356,7 +355,7 @@ static void test_config(void) {
   REFUSED(cdyn_config_set_max_attempts(c, 0, &err), "`max_attempts`");
   REFUSED(cdyn_config_set_max_attempts(c, 11, &err), "`max_attempts`");
   REFUSED(cdyn_config_set_scan_segments(c, 65, &err), "`scan_segments`");
-  REFUSED(cdyn_config_set_billing(c, CDYN_BILLING_PROVISIONED, 5, 40001, &err), "`billing`");
+  REFUSED(cdyn_config_set_billing(c, CDYN_BILLING_PROVISIONED, 5, 40001, &err), "`write_units`");
 #undef REFUSED
   /* Errors other than INVALID_CONFIG name no setter. */
   CHECK(cdyn_config_set_table(NULL, "t", &err) == CDYN_ERR_INVALID_ARGUMENT);
