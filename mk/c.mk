@@ -9,10 +9,18 @@ C_TARGET_DIR := target/$(CARGO_BUILD_TARGET)
 C_INSTALL_PROFILE ?= release
 PREFIX ?= /usr/local
 C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# The shared library's SONAME is libconnect_dynamodb.so.$(C_MAJOR) (ffi/build.rs).
+C_MAJOR := $(firstword $(subst ., ,$(C_VERSION)))
+C_SONAME := libconnect_dynamodb.so.$(C_MAJOR)
+# What the static library needs besides libc on glibc (rustc --print native-static-libs); the
+# release tarballs take theirs from each target's own build.
+C_LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl
 
 .PHONY: c-build test-c test-c-suite lint-c header install
 c-build: ## Build libconnect_dynamodb.so and .a
 	$(CARGO) build -p connect-dynamodb-ffi
+	@# Programs linked with -lconnect_dynamodb load it by its SONAME.
+	ln -sf libconnect_dynamodb.so $(C_TARGET_DIR)/debug/$(C_SONAME)
 
 test-c: c-build node-build ## Run only the C tests (against a fresh DynamoDB Local)
 	$(DYNAMODB_LOCAL) run -- $(MAKE) --no-print-directory test-c-suite
@@ -40,8 +48,9 @@ install: ## Install the C library (release build), header and pkg-config file un
 	$(CARGO) build -p connect-dynamodb-ffi $(if $(filter release,$(C_INSTALL_PROFILE)),--release,)
 	install -d "$(DESTDIR)$(PREFIX)/lib/pkgconfig" "$(DESTDIR)$(PREFIX)/include"
 	install -m 644 $(C_HEADER) "$(DESTDIR)$(PREFIX)/include/"
-	install -m 755 $(C_TARGET_DIR)/$(C_INSTALL_PROFILE)/libconnect_dynamodb.so "$(DESTDIR)$(PREFIX)/lib/"
+	install -m 755 $(C_TARGET_DIR)/$(C_INSTALL_PROFILE)/libconnect_dynamodb.so "$(DESTDIR)$(PREFIX)/lib/$(C_SONAME)"
+	ln -sf $(C_SONAME) "$(DESTDIR)$(PREFIX)/lib/libconnect_dynamodb.so"
 	install -m 644 $(C_TARGET_DIR)/$(C_INSTALL_PROFILE)/libconnect_dynamodb.a "$(DESTDIR)$(PREFIX)/lib/"
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' ffi/connect_dynamodb.pc.in \
-		> "$(DESTDIR)$(PREFIX)/lib/pkgconfig/connect_dynamodb.pc"
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(C_VERSION)|' -e 's|@LIBS_PRIVATE@|$(C_LIBS_PRIVATE)|' \
+		ffi/connect_dynamodb.pc.in > "$(DESTDIR)$(PREFIX)/lib/pkgconfig/connect_dynamodb.pc"
 	@echo "installed libconnect_dynamodb $(C_VERSION) ($(C_INSTALL_PROFILE) build) under $(DESTDIR)$(PREFIX)"

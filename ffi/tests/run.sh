@@ -88,10 +88,17 @@ read -r vectors_table < <(node --no-warnings ffi/tests/write-vectors.js "$work/v
 step "make install (debug build) into a temporary prefix, then the README example via pkg-config"
 prefix=$work/prefix
 make --no-print-directory install PREFIX="$prefix" C_INSTALL_PROFILE=debug >/dev/null
-for f in lib/libconnect_dynamodb.so lib/libconnect_dynamodb.a include/connect_dynamodb.h \
+major=$(sed -n 's/^version = "\([0-9]*\)\..*"/\1/p' Cargo.toml | head -n 1)
+soname=libconnect_dynamodb.so.$major
+for f in "lib/$soname" lib/libconnect_dynamodb.so lib/libconnect_dynamodb.a include/connect_dynamodb.h \
   lib/pkgconfig/connect_dynamodb.pc; do
   [[ -f $prefix/$f ]] || { echo "make install did not install $f" >&2; exit 1; }
 done
+# Programs record the SONAME, never the development link.
+readelf -d "$prefix/lib/$soname" | grep -q "Library soname: \[$soname\]" || {
+  echo "lib/$soname does not carry the SONAME $soname" >&2
+  exit 1
+}
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 awk '/^## Quick start \(C\)/ {on = 1} on && /^```c$/ {code = 1; next} code && /^```$/ {exit} code' \
   README.md > "$work/app.c"
