@@ -3,6 +3,6 @@
 // `const { ManualClock } = require('connect-dynamodb/testing')`, then
 // `new DynamoDBStore({ clock, ... })` and `clock.advance(ms)` to expire sessions or end a
 // touch throttle without waiting.
-const { ManualClock } = require('./native.js')
+const { ManualClock } = require('./lib/native.js')
 
 module.exports = { ManualClock }

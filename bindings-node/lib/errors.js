@@ -1,6 +1,6 @@
 'use strict'
 // The one error class users see, and the mapping of every failure onto it.
-const native = require('../native.js')
+const native = require('./native.js')
 
 /** The core's error kinds: `[{ code, retryable }]`, the retryable default of each code. */
 const ERROR_KINDS = Object.freeze(native.errorKinds().map((kind) => Object.freeze(kind)))

@@ -1,7 +1,7 @@
 'use strict'
 // The user's options, checked for their types and converted into the native configuration
 // (src/config.rs), which takes its defaults and range checks from the core.
-const native = require('../native.js')
+const native = require('./native.js')
 const { configError, toStoreError } = require('./errors')
 
 const OPTIONS = [
