@@ -14,8 +14,9 @@ export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 # Each part keeps its targets in mk/: the Rust core (core/): test-rust, lint-rust,
 # lint-version; the Node face (bindings-node/): node-build, test-node, lint-node; the Python
 # face (bindings-python/): python-build, test-python, bench-python, lint-python; the C face
-# (ffi/, include/): c-build, test-c, lint-c, header, install.
-include mk/rust.mk mk/node.mk mk/python.mk mk/c.mk
+# (ffi/, include/): c-build, test-c, lint-c, header, install; the release artifacts (dist/):
+# dist, dist-check, dist-ci.
+include mk/rust.mk mk/node.mk mk/python.mk mk/c.mk mk/dist.mk
 
 .PHONY: help
 help: ## List the targets
