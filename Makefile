@@ -62,6 +62,6 @@ dynamodb-local: ## Fetch DynamoDB Local 3.3.1 into .cache/ (make test does this 
 	$(DYNAMODB_LOCAL) fetch
 
 .PHONY: clean
-clean: ## Remove build output, installed Node modules and the DynamoDB Local cache
+clean: ## Remove build output (dist/ included), installed Node modules and the caches (DynamoDB Local, the release tools, the arm64 root)
 	$(CARGO) clean
-	rm -rf .cache $(NODE_DIR)/node_modules $(NODE_DIR)/*.node
+	rm -rf .cache dist $(NODE_DIR)/node_modules $(NODE_DIR)/*.node

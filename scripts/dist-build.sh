@@ -27,10 +27,14 @@ echo "dist-build $target: C library"
 # among its outputs, cargo compiles every dependency with object code beside the LTO bitcode,
 # a second dependency tree that the Node and Python faces (a cdylib each) cannot share.
 # --print applies to this crate alone.
-cargo rustc -p connect-dynamodb-ffi --release --lib --crate-type cdylib,staticlib -- --print native-static-libs 2>&1 |
-  tee -a "$log" |
-  grep --line-buffered -v '^note: \(link against\|native-static-libs\)' || true
-[[ ${PIPESTATUS[0]} == 0 ]] || { echo "dist-build $target: the C library failed to build" >&2; exit 1; }
+cargo rustc -p connect-dynamodb-ffi --release --lib --crate-type cdylib,staticlib -- --print native-static-libs \
+  >"$stage/c/cargo.log" 2>&1 || {
+  cat "$stage/c/cargo.log" >&2
+  echo "dist-build $target: the C library failed to build" >&2
+  exit 1
+}
+cat "$stage/c/cargo.log" >> "$log"
+grep -v '^note: \(link against\|native-static-libs\)\|^$' "$stage/c/cargo.log" || true
 sed -n 's/^note: native-static-libs: //p' "$log" | tail -n 1 > "$stage/c/native-static-libs"
 [[ -s $stage/c/native-static-libs ]] || { echo "dist-build: rustc printed no native-static-libs" >&2; exit 1; }
 cp "$release/libconnect_dynamodb.so" "$release/libconnect_dynamodb.a" "$stage/c/"

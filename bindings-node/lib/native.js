@@ -2,53 +2,63 @@
 // The native addon, loaded through napi's generated loader (../native.js), which picks the
 // binary for this machine: the package connect-dynamodb-<platform> that npm installed from the
 // optionalDependencies (or, in a source checkout, the addon built next to it). When none
-// loads, the loader's own message blames an npm bug; this one says what is wrong here.
+// loads, the loader's own message blames an npm bug; these say what is wrong here.
 
-const { napi } = require('../package.json')
+const fs = require('node:fs')
+const path = require('node:path')
+const { PLATFORMS, currentPlatform } = require('./platforms')
 
-/** napi's platform names for the Rust targets the package is built for (package.json). */
-const PLATFORMS = Object.freeze(
-  napi.targets.map((triple) => {
-    const [arch, , os, abi] = triple.split('-')
-    return `${os}-${{ x86_64: 'x64', aarch64: 'arm64' }[arch] ?? arch}${abi ? `-${abi}` : ''}`
-  }),
-)
+/** Whether the binary for `platform` is on disk: its package, or a checkout's own build. */
+function installed(platform) {
+  if (fs.existsSync(path.join(__dirname, '..', `connect-dynamodb.${platform}.node`))) return true
+  try {
+    require.resolve(`connect-dynamodb-${platform}`)
+    return true
+  } catch {
+    return false
+  }
+}
 
-/** This machine as napi names it: `linux-x64-gnu`, `linux-arm64-musl`, `darwin-arm64`, ... */
-function currentPlatform() {
-  const { platform, arch } = process
-  if (platform !== 'linux') return `${platform}-${arch}`
-  const report = process.report?.getReport?.()
-  const glibc = report?.header?.glibcVersionRuntime
-  return `${platform}-${arch}-${glibc ? 'gnu' : 'musl'}`
+function loadError(cause) {
+  const here = currentPlatform()
+  const details = { platform: here, supported: PLATFORMS }
+  if (!PLATFORMS.includes(here)) {
+    return Object.assign(
+      new Error(
+        `connect-dynamodb: no native binary for ${here}. Prebuilt binaries exist for ${PLATFORMS.join(', ')} ` +
+          '(glibc 2.17 or later, or musl); see "Supported platforms" in the README.',
+        { cause },
+      ),
+      { code: 'ERR_CONNECT_DYNAMODB_UNSUPPORTED_PLATFORM', ...details },
+    )
+  }
+  if (!installed(here)) {
+    return Object.assign(
+      new Error(
+        `connect-dynamodb: the native binary for ${here} is not installed. It comes in the package ` +
+          `connect-dynamodb-${here}, which npm installs as an optional dependency: reinstall on this ` +
+          'machine without --omit=optional (or --no-optional), and do not copy node_modules or a ' +
+          "lockfile made on another platform. The loader's errors are in `cause`.",
+        { cause },
+      ),
+      { code: 'ERR_CONNECT_DYNAMODB_BINARY_MISSING', ...details },
+    )
+  }
+  return Object.assign(
+    new Error(
+      `connect-dynamodb: the native binary for ${here} is installed but did not load (an older ` +
+        "C library than glibc 2.17, a damaged file, or a version mismatch). The loader's errors are in `cause`.",
+      { cause },
+    ),
+    { code: 'ERR_CONNECT_DYNAMODB_BINARY_LOAD_FAILED', ...details },
+  )
 }
 
 function load() {
   try {
     return require('../native.js')
   } catch (cause) {
-    const here = currentPlatform()
-    const supported = PLATFORMS.join(', ')
-    const error = PLATFORMS.includes(here)
-      ? Object.assign(
-          new Error(
-            `connect-dynamodb: the native binary for ${here} did not load. It comes in the package ` +
-              `connect-dynamodb-${here}, which npm installs as an optional dependency: reinstall on this ` +
-              `machine without --omit=optional (or --no-optional), and do not copy node_modules or a ` +
-              `lockfile made on another platform. The loader's errors are in \`cause\`.`,
-            { cause },
-          ),
-          { code: 'ERR_CONNECT_DYNAMODB_BINARY_MISSING', platform: here, supported: PLATFORMS },
-        )
-      : Object.assign(
-          new Error(
-            `connect-dynamodb: no native binary for ${here}. Prebuilt binaries exist for ${supported} ` +
-              `(glibc 2.17 or later, or musl); see "Supported platforms" in the README.`,
-            { cause },
-          ),
-          { code: 'ERR_CONNECT_DYNAMODB_UNSUPPORTED_PLATFORM', platform: here, supported: PLATFORMS },
-        )
-    throw error
+    throw loadError(cause)
   }
 }
 
