@@ -7,7 +7,6 @@
 //! - `-z defs`: every symbol the library uses must resolve at link time. Release builds link
 //!   against glibc 2.17's symbol set; a function newer than that fails the build instead of
 //!   becoming an undefined symbol that only fails when the library is loaded.
-
 //!
 //! Both are ELF linker options, given on Linux only: macOS and Windows name and check their
 //! libraries their own way.

@@ -21,13 +21,11 @@ case $dist_target in
   aarch64-unknown-linux-musl) dist_zig_target=aarch64-linux-musl ;;
   *) echo "dist-env.sh: unsupported target $dist_target" >&2; return 2 ;;
 esac
-# napi's name for it (linux-arm64-gnu, ...), from the Node package's one mapping.
-dist_platform=$(node -p "require('$dist_root/bindings-node/lib/platforms.js').platformOf('$dist_target')")
 case $dist_target in
   # A cdylib on musl must not link libc statically (Node and CPython bring their own); napi
   # and maturin add this flag only when it is missing, so all three faces build with one set.
-  *-musl) export RUSTFLAGS="-C target-feature=-crt-static" dist_libc=musl ;;
-  *) unset RUSTFLAGS; dist_libc=gnu ;;
+  *-musl) export RUSTFLAGS="-C target-feature=-crt-static" ;;
+  *) unset RUSTFLAGS ;;
 esac
 
 dist_wrappers=$dist_root/target/dist/zig/$dist_target

@@ -25,7 +25,8 @@ tar_gz() { # tar_gz OUT DIR ENTRY
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" -C "$2" -cf - "$3" |
     gzip -9n > "$1"
 }
-platform_of() { (. scripts/dist-env.sh "$1" && echo "$dist_platform"); }
+# napi's name for a target (linux-arm64-gnu, ...), from the Node package's one mapping.
+platform_of() { node -p "require('./bindings-node/lib/platforms.js').platformOf('$1')"; }
 
 # --- npm -----------------------------------------------------------------------------------
 # The platform packages' package.json files come from napi (name, os, cpu, libc, main, files,
@@ -81,23 +82,21 @@ done
 
 # --- C -------------------------------------------------------------------------------------
 for target in "$@"; do
-  (. scripts/dist-env.sh "$target" && echo "${target%%-*} $dist_libc") | {
-    read -r arch libc
-    name=libconnect_dynamodb-$version-$arch-linux-$libc
-    dir=$work/c/$name
-    mkdir -p "$dir/lib/pkgconfig" "$dir/include"
-    stage=target/dist/stage/$target/c
-    install -m 755 "$stage/libconnect_dynamodb.so" "$dir/lib/libconnect_dynamodb.so.$major"
-    ln -s "libconnect_dynamodb.so.$major" "$dir/lib/libconnect_dynamodb.so"
-    install -m 644 "$stage/libconnect_dynamodb.a" "$dir/lib/"
-    install -m 644 include/connect_dynamodb.h "$dir/include/"
-    install -m 644 LICENSE "$dir/"
-    # Relocatable: the prefix is wherever the tarball was unpacked. -lc is implied.
-    libs_private=$(sed 's/ -lc$//; s/ -lc / /g' "$stage/native-static-libs")
-    sed -e 's|^prefix=.*|prefix=${pcfiledir}/../..|' -e "s|@VERSION@|$version|" \
-      -e "s|@LIBS_PRIVATE@|$libs_private|" ffi/connect_dynamodb.pc.in > "$dir/lib/pkgconfig/connect_dynamodb.pc"
-    tar_gz "$dist/c/$name.tar.gz" "$work/c" "$name"
-  }
+  arch=${target%%-*} libc=${target##*-}
+  name=libconnect_dynamodb-$version-$arch-linux-$libc
+  dir=$work/c/$name
+  mkdir -p "$dir/lib/pkgconfig" "$dir/include"
+  stage=target/dist/stage/$target/c
+  install -m 755 "$stage/libconnect_dynamodb.so" "$dir/lib/libconnect_dynamodb.so.$major"
+  ln -s "libconnect_dynamodb.so.$major" "$dir/lib/libconnect_dynamodb.so"
+  install -m 644 "$stage/libconnect_dynamodb.a" "$dir/lib/"
+  install -m 644 include/connect_dynamodb.h "$dir/include/"
+  install -m 644 LICENSE "$dir/"
+  # Relocatable: the prefix is wherever the tarball was unpacked. -lc is implied.
+  libs_private=$(sed 's/ -lc$//; s/ -lc / /g' "$stage/native-static-libs")
+  sed -e 's|^prefix=.*|prefix=${pcfiledir}/../..|' -e "s|@VERSION@|$version|" \
+    -e "s|@LIBS_PRIVATE@|$libs_private|" ffi/connect_dynamodb.pc.in > "$dir/lib/pkgconfig/connect_dynamodb.pc"
+  tar_gz "$dist/c/$name.tar.gz" "$work/c" "$name"
 done
 
 (cd "$dist" && sha256sum npm/* python/* c/* > SHA256SUMS)

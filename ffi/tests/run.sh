@@ -100,9 +100,7 @@ readelf -d "$prefix/lib/$soname" | grep -q "Library soname: \[$soname\]" || {
   exit 1
 }
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-awk '/^## Quick start \(C\)/ {on = 1} on && /^```c$/ {code = 1; next} code && /^```$/ {exit} code' \
-  README.md > "$work/app.c"
-[[ -s $work/app.c ]] || { echo "no C example found under '## Quick start (C)' in README.md" >&2; exit 1; }
+ffi/tests/readme-example.sh > "$work/app.c"
 # shellcheck disable=SC2046 # pkg-config's output is meant to be split
 "$CC" "${warnings[@]}" "${sanitizers[@]}" "$work/app.c" $(pkg-config --cflags --libs connect_dynamodb) -o "$work/app"
 LD_LIBRARY_PATH=$prefix/lib "$work/app" | tee "$work/app.out"
