@@ -134,11 +134,59 @@ declare namespace connectDynamoDB {
     maxAttempts?: number
     /** Parallel scan segments for all/ids/length/clear/reap. Default 4. */
     scanSegments?: number
+    /**
+     * Milliseconds a destroyed session's tombstone lives: until then a `set` or `touch` of its id
+     * (a slow request that loaded the session before the logout) writes nothing and succeeds
+     * quietly, so the session stays ended. 0 turns tombstones off (`destroy` deletes the item,
+     * as connect-dynamodb 3.x). Default 3600000.
+     */
+    tombstoneLifetime?: number
+    /**
+     * Versioned writes: when another request saved the session after this one loaded it, the
+     * save is refused, and the store merges at the top level of the session as stored now: the
+     * keys this request changed are applied, the others keep the other request's values. A key
+     * both changed takes this request's value (`'mine'`) or fails the save with `CONFLICT`
+     * (`'error'`); `cookie` always takes this request's value. A conflict costs one more write
+     * (the refused one), nothing else does. The session `get` returns carries the version it
+     * was loaded at (a non-enumerable symbol property, never stored) to its `set`; express-session
+     * and connect keep it on `req.session` (through `createSession`). @fastify/session copies
+     * the session and drops it: there a save replaces what is stored (no merge, as off), one
+     * write when this process read or wrote the stored version last, two when another process
+     * saved since. Default off (`false`).
+     */
+    merge?: false | 'off' | 'mine' | 'error'
+    /**
+     * Milliseconds from a session's creation after which it is refused however active it is
+     * (OWASP's absolute timeout); `touch` and `set` never extend it. Default none.
+     */
+    absoluteTimeout?: number
+    /**
+     * The session field that names the user, as a dotted path (`'userId'`, `'passport.user'`):
+     * its value (a string or a whole number) is indexed, for `userSessions` and
+     * `endUserSessions`. Needs the table's `user-index`, which `createSessionsTable()` adds.
+     * Default none.
+     */
+    userField?: string
     /** For tests: a `ManualClock` from `connect-dynamodb/testing` that every expiry and touch decision reads. */
     clock?: ManualClock
   }
 
   type Callback<T> = (err: SessionStoreError | null, value?: T) => void
+
+  /** One of a user's sessions, as `userSessions` lists it. */
+  interface UserSession {
+    /** The session id. */
+    id: string
+    /** When the session expires. */
+    expires: Date
+    /** When the session was created; null for a session saved before `userField` or `absoluteTimeout` was set. */
+    created: Date | null
+  }
+
+  interface EndUserSessionsOptions {
+    /** A session id to leave alone: the current session's (`req.sessionID`). */
+    except?: string
+  }
 
   /** What a touch did: the expiry it left stored (whole epoch seconds, rounded up), and whether it was written. */
   interface TouchResult {
@@ -160,15 +208,45 @@ declare namespace connectDynamoDB {
     readonly client: StoreClient
     initialized: boolean
 
+    /**
+     * The session, or `null`. With `merge` on, it carries the version it was loaded at (a
+     * non-enumerable symbol property, never stored): give this object to `set`.
+     */
     get(sid: string): Promise<SessionData | null>
     get(sid: string, callback: (err: any, session?: SessionData | null) => void): void
+    /**
+     * Stores the session. A session destroyed moments ago (see `tombstoneLifetime`) or past
+     * `absoluteTimeout` stays ended: nothing is written and the call succeeds. With `merge` on,
+     * a session that carries its load version (from `get`) merges from that load and then
+     * carries the version written; one without (new, regenerated, a copy) replaces what is stored.
+     */
     set(sid: string, session: SessionData): Promise<void>
     set(sid: string, session: SessionData, callback: (err?: any) => void): void
     /** Resolves to `null` when no live session has this id (nothing is written then). */
     touch(sid: string, session: SessionData): Promise<TouchResult | null>
     touch(sid: string, session: SessionData, callback: (err?: any, result?: TouchResult | null) => void): void
+    /** Ends the session: one write, a tombstone (or a delete with `tombstoneLifetime: 0`). */
     destroy(sid: string): Promise<void>
     destroy(sid: string, callback: (err?: any) => void): void
+    /**
+     * The live sessions of a user (the value of the `userField` session field; a number is
+     * looked up as its text), from the table's `user-index`. The index is eventually
+     * consistent: a session saved a moment ago may be missing, one ended a moment ago listed.
+     * `INVALID_CONFIG` without `userField`.
+     */
+    userSessions(user: string | number): Promise<UserSession[]>
+    userSessions(user: string | number, callback: Callback<UserSession[]>): void
+    /**
+     * Ends every live session of a user listed by `userSessions` ("log out everywhere"), but
+     * `except`; resolves to how many it ended.
+     */
+    endUserSessions(user: string | number, options?: EndUserSessionsOptions): Promise<number>
+    endUserSessions(user: string | number, callback: Callback<number>): void
+    endUserSessions(
+      user: string | number,
+      options: EndUserSessionsOptions | undefined,
+      callback: Callback<number>,
+    ): void
     all(): Promise<{ [sid: string]: SessionData }>
     all(callback: (err: any, obj?: { [sid: string]: SessionData } | null) => void): void
     entries(): Promise<Array<{ id: string; session: SessionData; expires: Date }>>

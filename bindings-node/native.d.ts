@@ -45,11 +45,11 @@ export declare class NativeConfig {
    */
   expiresValue(expiresMs?: number | undefined | null): number
   /**
-   * The session JSON of an item given by its `expires` number text and `sess` string, read
-   * as the store reads its own items; `null` when expired (on the store's clock), a ghost
-   * or unreadable.
+   * The session JSON of an item given by its string and number attributes, read as the
+   * store reads its own items (on the store's clock, with its absolute timeout); `null`
+   * when expired, a tombstone, too old, a ghost or unreadable.
    */
-  parseItem(expires?: string | undefined | null, sess?: string | undefined | null): string | null
+  parseItem(item: Record<string, NativeItemValue>): string | null
   /**
    * Opens the store. `region` and `endpoint` (from a `client` option) apply unless the
    * options give their own.
@@ -63,12 +63,18 @@ export declare class NativeStore {
   get(sid: string): Promise<NativeRecord | null>
   /**
    * Stores the session JSON until `expiresMs` (or the default lifetime). `condition` is
-   * `always` (default), `ifAbsent` or `ifPresent`.
+   * `always` (default), `ifAbsent` or `ifPresent`. `loaded` is the `version` the request's
+   * `get` returned (absent for a session the request did not load). Resolves to what it did
+   * and the version written.
    */
-  set(sid: string, session: string, expiresMs?: number | undefined | null, attributes?: Array<NativeAttribute> | undefined | null, condition?: string | undefined | null): Promise<void>
+  set(sid: string, session: string, expiresMs?: number | undefined | null, attributes?: Array<NativeAttribute> | undefined | null, condition?: string | undefined | null, loaded?: number | undefined | null): Promise<NativeSaved>
   /** Moves the expiry of a live session, unless the move is within the touch throttle. */
   touch(sid: string, expiresMs?: number | undefined | null): Promise<NativeTouch>
   destroy(sid: string): Promise<void>
+  /** The live sessions of `user`, from the user index. */
+  userSessions(user: string): Promise<Array<NativeUserSession>>
+  /** Ends every live session of `user` but `except`; resolves to how many it ended. */
+  endUserSessions(user: string, except?: string | undefined | null): Promise<number>
   ids(): Promise<Array<string>>
   all(): Promise<Array<NativeEntry>>
   length(): Promise<number>
@@ -120,6 +126,14 @@ export interface Defaults {
   billingMode: string
   readCapacityUnits: number
   writeCapacityUnits: number
+  /** Milliseconds a destroyed session's tombstone lives (0: tombstones off). */
+  tombstoneLifetime: number
+  /** `off`: no versioned writes; or the policy's name, `mine` or `error`. */
+  merge: string
+  /** Milliseconds from a session's creation; absent: no absolute timeout. */
+  absoluteTimeout?: number
+  /** The session field naming the user; absent: no user index. */
+  userField?: string
 }
 
 /** An error kind of the core, as `errorKinds()` lists it. */
@@ -164,6 +178,15 @@ export interface NativeEntry {
 }
 
 /**
+ * A string or number attribute of a DynamoDB item, as the AWS SDK for JavaScript gives it
+ * (`{ S: '...' }`, `{ N: '...' }`).
+ */
+export interface NativeItemValue {
+  S?: string
+  N?: string
+}
+
+/**
  * The store's options, as `lib/options.js` hands them over after checking their types: durations
  * in milliseconds unless named `...Secs`, counts as numbers. Ranges are the core's to check.
  */
@@ -190,6 +213,11 @@ export interface NativeOptions {
   operationTimeoutMs?: number
   maxAttempts?: number
   scanSegments?: number
+  tombstoneLifetimeMs?: number
+  /** `off`, `mine` or `error` (the core's `MergePolicy` names; `merge: false` is `off`). */
+  merge?: string
+  absoluteTimeoutMs?: number
+  userField?: string
 }
 
 /** A stored session. */
@@ -198,12 +226,31 @@ export interface NativeRecord {
   session: string
   /** When it expires, in epoch milliseconds. */
   expiresMs: number
+  /**
+   * With `merge` on, the version read (0 for an item written by connect-dynamodb 3.x): the
+   * request's load token, handed back to `set` as `loaded`. Absent with `merge` off.
+   */
+  version?: number
 }
 
 /** What a reaper pass or `clear` did. */
 export interface NativeReport {
   scanned: number
   deleted: number
+}
+
+/** What a `set` did. */
+export interface NativeSaved {
+  /**
+   * `written`, or `ended` when the session has ended (destroyed moments ago, or past the
+   * absolute timeout) and nothing was written.
+   */
+  outcome: 'written' | 'ended'
+  /**
+   * With `merge` on and the session written, the version written: the `loaded` of the
+   * request's next save of this session.
+   */
+  version?: number
 }
 
 /** What `createTable` did and found. */
@@ -221,6 +268,15 @@ export interface NativeTouch {
    * writes them and the C face reports them); absent when `notFound`.
    */
   expires?: number
+}
+
+/** One of a user's sessions. */
+export interface NativeUserSession {
+  id: string
+  /** When it expires, in epoch milliseconds. */
+  expiresMs: number
+  /** When it was created, in epoch milliseconds; absent when the item does not record it. */
+  createdMs?: number
 }
 
 /**

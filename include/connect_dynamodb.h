@@ -17,9 +17,9 @@
  * - Ownership: arguments are borrowed for the duration of the call and copied when kept.
  *   Everything the library returns through an out-parameter or a callback belongs to the
  *   caller, who frees it with the matching free function: cdyn_error_free, cdyn_string_free,
- *   cdyn_string_list_free, cdyn_config_free, cdyn_store_free, cdyn_clock_free. Every free
- *   function accepts NULL and does nothing with it. Strings passed in are NUL-terminated
- *   UTF-8; any other text gives CDYN_ERR_INVALID_ARGUMENT.
+ *   cdyn_string_list_free, cdyn_user_session_list_free, cdyn_config_free, cdyn_store_free,
+ *   cdyn_clock_free. Every free function accepts NULL and does nothing with it. Strings
+ *   passed in are NUL-terminated UTF-8; any other text gives CDYN_ERR_INVALID_ARGUMENT.
  * - Bad input never crashes: NULL pointers (where not allowed), non-UTF-8 strings, oversized
  *   or invalid arguments give CDYN_ERR_INVALID_ARGUMENT, and a panic inside the library is
  *   caught and reported as CDYN_ERR_INTERNAL. Nothing aborts the process.
@@ -31,8 +31,8 @@
  *   still pending in the parent at the fork complete in the parent only: their callbacks
  *   never run in the child. A store configured with a reaper starts one more reaper in each
  *   child that uses it.
- * - Times: expiries are epoch seconds (int64_t); durations in the configuration are
- *   milliseconds (uint64_t).
+ * - Times: expiries and creation times are epoch seconds (int64_t); durations in the
+ *   configuration are milliseconds (uint64_t).
  *
  * Non-blocking calls
  *
@@ -55,7 +55,8 @@
  * - On success the callback's status is CDYN_OK and its error NULL; on failure the status is
  *   the failure's and the error describes it, with the other values empty (false, NULL, 0).
  *   The callback owns the error and every string or list it receives and frees them
- *   (cdyn_error_free, cdyn_string_free, cdyn_string_list_free), then or later, on any thread.
+ *   (cdyn_error_free, cdyn_string_free, cdyn_string_list_free, cdyn_user_session_list_free),
+ *   then or later, on any thread.
  * - The library keeps the store alive until the callback has returned, so cdyn_store_free
  *   may be called while calls are pending.
  */
@@ -72,6 +73,14 @@
 
 // The `expires` argument meaning "now plus the configured default lifetime".
 #define CDYN_EXPIRES_DEFAULT 0
+
+// The most PutItems one `cdyn_store_save` (or `cdyn_store_set`) sends when it keeps meeting
+// changes it did not know (other requests' versioned saves, a creation time): the first write
+// and its retries. After that many it gives up with `CDYN_ERR_CONFLICT`.
+#define CDYN_MAX_SAVE_ATTEMPTS 10
+
+// The `created` of a `cdyn_user_session` whose item does not record its creation time.
+#define CDYN_CREATED_UNKNOWN 0
 
 // The result of every fallible function. `CDYN_OK` is zero; every other value is a failure,
 // one per stable error code of the store (the same codes as the Node and Python faces, in the
@@ -92,8 +101,10 @@ typedef enum {
   CDYN_ERR_TABLE_NOT_FOUND = 5,
   // DynamoDB throttled the request and the retries ran out (retryable).
   CDYN_ERR_THROTTLED = 6,
-  // A conditional write failed (`CDYN_CONDITION_IF_ABSENT`, `CDYN_CONDITION_IF_PRESENT`),
-  // or the table is being created or changed.
+  // A conditional write failed (`CDYN_CONDITION_IF_ABSENT`, `CDYN_CONDITION_IF_PRESENT`,
+  // also on a session that has ended), a save met a concurrent change of a key it changed
+  // too under `CDYN_MERGE_ERROR` or kept meeting concurrent changes, or the table is being
+  // created or changed.
   CDYN_ERR_CONFLICT = 7,
   // The credentials are missing, invalid, expired or lack permission.
   CDYN_ERR_AUTH = 8,
@@ -106,6 +117,17 @@ typedef enum {
   // A bug in this library, including a caught panic; please report it.
   CDYN_ERR_INTERNAL = 12,
 } cdyn_status;
+
+// What `cdyn_store_save` did.
+typedef enum {
+  // The session was written.
+  CDYN_SAVE_WRITTEN = 0,
+  // The session has ended: it was destroyed moments ago (its tombstone is still there, see
+  // `cdyn_config_set_tombstone_lifetime`) or it is older than the absolute timeout
+  // (`cdyn_config_set_absolute_timeout`). Nothing was written: a request that loaded the
+  // session before it ended does not bring it back. Not an error.
+  CDYN_SAVE_ENDED = 1,
+} cdyn_save_outcome;
 
 // What `cdyn_store_touch` did.
 typedef enum {
@@ -131,7 +153,8 @@ typedef struct cdyn_clock cdyn_clock;
 // (table `sessions`, hash key `id`, prefix `sess:`, the AWS default region and credentials
 // chains, consistent reads, a one-day default lifetime, a 10-minute touch throttle, no
 // reaper, on-demand billing, the table created on first use when missing, 2/3/8 s
-// connect/attempt/operation timeouts, 3 attempts, 4 scan segments, the system clock).
+// connect/attempt/operation timeouts, 3 attempts, 4 scan segments, the system clock,
+// one-hour tombstones, merging off, no absolute timeout, no user field).
 //
 // A configuration is a plain object: setters must not run concurrently with other calls on
 // the same configuration; concurrent reads (`cdyn_store_new` from several threads) are fine.
@@ -165,6 +188,12 @@ typedef struct cdyn_store cdyn_store;
 // strings. A list is immutable: its accessors may be called from any thread.
 typedef struct cdyn_string_list cdyn_string_list;
 
+// A list of a user's sessions, from `cdyn_store_user_sessions`.
+//
+// The caller owns it and frees it with `cdyn_user_session_list_free`, which also frees its
+// entries. A list is immutable: its accessors may be called from any thread.
+typedef struct cdyn_user_session_list cdyn_user_session_list;
+
 // How a table created by `cdyn_store_create_table` is billed: one of the `CDYN_BILLING_`
 // constants.
 typedef uint32_t cdyn_billing;
@@ -172,6 +201,10 @@ typedef uint32_t cdyn_billing;
 // What a store does about its table before its first session call: one of the
 // `CDYN_FIRST_USE_` constants (the core's `FirstUse`).
 typedef uint32_t cdyn_first_use;
+
+// Whether saves are versioned, and how a save that meets a concurrent change of the same
+// session is resolved: one of the `CDYN_MERGE_` constants (the core's `merge` setting).
+typedef uint32_t cdyn_merge;
 
 // Receives the result of `cdyn_store_get_async`: `found`, the session JSON text (NULL when
 // not found; the callback frees it with `cdyn_string_free`), its length in bytes and its
@@ -184,12 +217,35 @@ typedef void (*cdyn_get_callback)(void *user_data,
                                   int64_t expires,
                                   cdyn_error *error);
 
+// Receives the result of `cdyn_store_load_async`: what `cdyn_get_callback` receives, and
+// whether a version was loaded and which, as `cdyn_store_load` sets them (false and 0 when
+// not found, with versioned writes off, and on failure).
+typedef void (*cdyn_load_callback)(void *user_data,
+                                   cdyn_status status,
+                                   bool found,
+                                   char *session,
+                                   size_t session_len,
+                                   int64_t expires,
+                                   bool has_version,
+                                   uint64_t version,
+                                   cdyn_error *error);
+
 // When `cdyn_store_set` may write: one of the `CDYN_CONDITION_` constants.
 typedef uint32_t cdyn_condition;
 
 // Receives the result of a call that returns nothing but its status (`cdyn_store_set_async`,
 // `cdyn_store_destroy_async`).
 typedef void (*cdyn_done_callback)(void *user_data, cdyn_status status, cdyn_error *error);
+
+// Receives the result of `cdyn_store_save_async`: what the save did and the version it
+// wrote, as `cdyn_store_save` sets them (`CDYN_SAVE_WRITTEN`, false and 0 on failure, where
+// they mean nothing: check the status).
+typedef void (*cdyn_save_callback)(void *user_data,
+                                   cdyn_status status,
+                                   cdyn_save_outcome outcome,
+                                   bool has_written_version,
+                                   uint64_t written_version,
+                                   cdyn_error *error);
 
 // Receives the result of `cdyn_store_touch_async`: the outcome and the expiry the session
 // has now, as `cdyn_store_touch` sets them (`CDYN_TOUCH_NOT_FOUND` and 0 on failure).
@@ -206,7 +262,8 @@ typedef void (*cdyn_list_callback)(void *user_data,
                                    cdyn_string_list *list,
                                    cdyn_error *error);
 
-// Receives a number (`cdyn_store_length_async`).
+// Receives a number: the count of `cdyn_store_length_async`, the sessions ended by
+// `cdyn_store_end_user_sessions_async` (0 on failure).
 typedef void (*cdyn_count_callback)(void *user_data,
                                     cdyn_status status,
                                     uint64_t count,
@@ -239,6 +296,28 @@ typedef void (*cdyn_create_table_callback)(void *user_data,
 // Receives a yes or no (`cdyn_store_table_exists_async`).
 typedef void (*cdyn_flag_callback)(void *user_data, cdyn_status status, bool flag, cdyn_error *error);
 
+// Receives the result of `cdyn_store_user_sessions_async`: the user's sessions, which the
+// callback frees with `cdyn_user_session_list_free` (NULL on failure).
+typedef void (*cdyn_user_sessions_callback)(void *user_data,
+                                            cdyn_status status,
+                                            cdyn_user_session_list *sessions,
+                                            cdyn_error *error);
+
+// One of a user's sessions, as `cdyn_store_user_sessions` lists it: an entry of a
+// `cdyn_user_session_list`, read with `cdyn_user_session_list_at`.
+typedef struct {
+  // The session id (without the store's prefix), NUL-terminated UTF-8. It belongs to the
+  // list and stays valid until `cdyn_user_session_list_free`.
+  const char *id;
+  // The length of `id` in bytes.
+  size_t id_len;
+  // When the session expires, in epoch seconds (as `cdyn_store_get` reports it).
+  int64_t expires;
+  // When the session was created, in epoch seconds; `CDYN_CREATED_UNKNOWN` (0) when its
+  // item does not record it.
+  int64_t created;
+} cdyn_user_session;
+
 // On-demand capacity (`PAY_PER_REQUEST`), the default.
 #define CDYN_BILLING_ON_DEMAND 0
 
@@ -246,7 +325,9 @@ typedef void (*cdyn_flag_callback)(void *user_data, cdyn_status status, bool fla
 #define CDYN_BILLING_PROVISIONED 1
 
 // Check the table (DescribeTable) and create it when it is missing, as
-// `cdyn_store_create_table` does: the default, as in connect-dynamodb 3.x.
+// `cdyn_store_create_table` does (with the `user-index` of a user field): the default, as in
+// connect-dynamodb 3.x. An existing table is left as it is: only `cdyn_store_create_table`
+// adds a missing `user-index` to it.
 #define CDYN_FIRST_USE_CREATE 0
 
 // Check the table (DescribeTable); a missing table gives `CDYN_ERR_TABLE_NOT_FOUND`.
@@ -254,6 +335,19 @@ typedef void (*cdyn_flag_callback)(void *user_data, cdyn_status status, bool fla
 
 // Make no request about the table (create it at deploy time).
 #define CDYN_FIRST_USE_NOTHING 2
+
+// Versioned writes off, the default: a save replaces the stored session, so of two requests
+// that loaded one session and changed different keys, the later save drops the earlier one's
+// change (as in connect-dynamodb 3.x, whose items carry no version).
+#define CDYN_MERGE_OFF 0
+
+// Versioned writes with a three-way merge at the top level of the session object: a key
+// both requests changed takes this request's value.
+#define CDYN_MERGE_MINE 1
+
+// Versioned writes with a three-way merge; a key both requests changed fails the save with
+// `CDYN_ERR_CONFLICT` and nothing is written.
+#define CDYN_MERGE_ERROR 2
 
 // Always write, replacing whatever is stored (what a web framework's save wants).
 #define CDYN_CONDITION_ALWAYS 0
@@ -489,7 +583,9 @@ cdyn_status cdyn_config_set_scan_segments(cdyn_config *config,
 // What a store built from `config` does about its table before its first session call
 // (`cdyn_store_get`, `_set`, `_touch`, `_destroy`, `_ids`, `_length`, `_clear`, `_reap` and
 // their `_async` twins), once per store and process: `CDYN_FIRST_USE_CREATE` (the default:
-// check it with DescribeTable and create it when missing, as `cdyn_store_create_table` does),
+// check it with DescribeTable and create it when missing, as `cdyn_store_create_table` does;
+// a `user-index` missing from an existing table is not added: `cdyn_store_create_table` adds
+// it),
 // `CDYN_FIRST_USE_CHECK` (check it; a missing table gives `CDYN_ERR_TABLE_NOT_FOUND`) or
 // `CDYN_FIRST_USE_NOTHING` (no request: the table is created at deploy time). An `AUTH`
 // answer to DescribeTable counts as "the table exists".
@@ -500,6 +596,73 @@ cdyn_status cdyn_config_set_scan_segments(cdyn_config *config,
 cdyn_status cdyn_config_set_first_use(cdyn_config *config,
                                       cdyn_first_use first_use,
                                       cdyn_error **error);
+
+// How long the tombstone of a destroyed session lives, in milliseconds (default one hour, at
+// most 100 years; 0 turns tombstones off). `cdyn_store_destroy` leaves a tombstone in the
+// session's place (one write, as a delete is), so that a request that loaded the session
+// before it was destroyed and saves or touches it afterwards writes nothing: a late
+// `cdyn_store_set` is a quiet `CDYN_OK` (`cdyn_store_save` reports `CDYN_SAVE_ENDED`) and
+// the user stays logged out. Keep it longer than your slowest request. DynamoDB's TTL
+// deletes the tombstone afterwards. With 0, `cdyn_store_destroy` deletes the item, as
+// connect-dynamodb 3.x does, and a late save brings the session back.
+// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL) or
+// `CDYN_ERR_INVALID_CONFIG` (over 100 years).
+cdyn_status cdyn_config_set_tombstone_lifetime(cdyn_config *config,
+                                               uint64_t lifetime_ms,
+                                               cdyn_error **error);
+
+// Versioned writes and merging (default `CDYN_MERGE_OFF`): `CDYN_MERGE_MINE` or
+// `CDYN_MERGE_ERROR` turn them on. Each item then carries a version; the store remembers,
+// for each session it recently read, the version and text it read (bounded memory). Each
+// request carries the version its session was loaded at from `cdyn_store_load` to
+// `cdyn_store_save` (its `loaded` argument), and the save is conditional on that version.
+// When another request saved the session in between, the save merges at the top level of
+// the session object: the keys this save changed (against what was loaded at that version)
+// are applied onto the current session, the other keys keep the other request's values, and
+// a key both changed is decided by the policy. A save without a loaded version
+// (`cdyn_store_set`, or `cdyn_store_save` with `loaded` NULL) replaces the stored session.
+// A read costs one request as before; a save that meets a concurrent change costs the rewrite
+// (one more PutItem: DynamoDB returns the current item with the refused write, so nothing is
+// read); a save that keeps meeting changes gives up with `CDYN_ERR_CONFLICT` after
+// `CDYN_MAX_SAVE_ATTEMPTS` attempts. Items of processes with merging off (connect-dynamodb
+// 3.x too) count as version 0.
+// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL, an unknown `merge`) or
+// `CDYN_ERR_INVALID_CONFIG` (the hash key is `version`).
+cdyn_status cdyn_config_set_merge(cdyn_config *config, cdyn_merge merge, cdyn_error **error);
+
+// An absolute lifetime of every session from its creation, in milliseconds, or 0 for none
+// (the default; at most 100 years). Items then record when the session was created;
+// `cdyn_store_get` finds no session older than this however active it is, `cdyn_store_touch`
+// and `cdyn_store_set` never extend it (a save of such a session writes nothing and
+// `cdyn_store_save` reports `CDYN_SAVE_ENDED`), and a new session id (a regenerated session)
+// starts a new lifetime. The session's expiry is capped at its creation plus this.
+// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL) or
+// `CDYN_ERR_INVALID_CONFIG` (over 100 years, or the hash key is `created`).
+cdyn_status cdyn_config_set_absolute_timeout(cdyn_config *config,
+                                             uint64_t timeout_ms,
+                                             cdyn_error **error);
+
+// The session field that names the session's user, as a dotted path into the session JSON
+// object (e.g. `userId` or `passport.user`), or NULL for none (the default). The store writes
+// its value (a non-empty string, or a whole number as its decimal text) to the item's `user`
+// attribute, and `cdyn_store_create_table` creates the global secondary index `user-index`
+// on it, so that `cdyn_store_user_sessions` and `cdyn_store_end_user_sessions` find a user's
+// sessions with a Query, never a scan. Items also record their creation time.
+// Ownership: borrows every argument (strings are copied); `*error` as for
+// `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL, `user_field` not UTF-8)
+// or `CDYN_ERR_INVALID_CONFIG` (empty, an empty name between dots, over 255 bytes, or the
+// hash key is `user`).
+cdyn_status cdyn_config_set_user_field(cdyn_config *config,
+                                       const char *user_field,
+                                       cdyn_error **error);
 
 // The clock the store reads "now" from, for every expiry and touch-throttle decision; NULL
 // sets the system clock back (the default). Stores built from `config` share `clock`: moving
@@ -560,6 +723,15 @@ cdyn_status cdyn_store_get_async(const cdyn_store *store,
                                  void *user_data,
                                  cdyn_error **error);
 
+// Non-blocking `cdyn_store_load`; `callback` receives what `cdyn_store_load` would set, or
+// one of the failures of `cdyn_store_load` (see "Non-blocking calls" at the top of this
+// header).
+cdyn_status cdyn_store_load_async(const cdyn_store *store,
+                                  const char *sid,
+                                  cdyn_load_callback callback,
+                                  void *user_data,
+                                  cdyn_error **error);
+
 // Non-blocking `cdyn_store_set`, with the same arguments; `callback` receives the status, or
 // one of the failures of `cdyn_store_set` (see "Non-blocking calls" at the top of this
 // header).
@@ -571,6 +743,20 @@ cdyn_status cdyn_store_set_async(const cdyn_store *store,
                                  cdyn_done_callback callback,
                                  void *user_data,
                                  cdyn_error **error);
+
+// Non-blocking `cdyn_store_save`, with the same arguments but the outputs (`*loaded` is
+// copied before this returns); `callback` receives what the save did and the version it
+// wrote, or one of the failures of `cdyn_store_save` (see "Non-blocking calls" at the top of
+// this header).
+cdyn_status cdyn_store_save_async(const cdyn_store *store,
+                                  const char *sid,
+                                  const char *session,
+                                  int64_t expires,
+                                  cdyn_condition condition,
+                                  const uint64_t *loaded,
+                                  cdyn_save_callback callback,
+                                  void *user_data,
+                                  cdyn_error **error);
 
 // Non-blocking `cdyn_store_touch`; `callback` receives the outcome and the expiry left stored,
 // or one of the failures of `cdyn_store_touch` (see "Non-blocking calls" at the top of this
@@ -642,6 +828,25 @@ cdyn_status cdyn_store_verify_table_async(const cdyn_store *store,
                                           void *user_data,
                                           cdyn_error **error);
 
+// Non-blocking `cdyn_store_user_sessions`; `callback` receives the user's sessions, or one
+// of the failures of `cdyn_store_user_sessions` (see "Non-blocking calls" at the top of this
+// header).
+cdyn_status cdyn_store_user_sessions_async(const cdyn_store *store,
+                                           const char *user,
+                                           cdyn_user_sessions_callback callback,
+                                           void *user_data,
+                                           cdyn_error **error);
+
+// Non-blocking `cdyn_store_end_user_sessions` (`except` may be NULL); `callback` receives
+// how many sessions were ended, or one of the failures of `cdyn_store_end_user_sessions` (see
+// "Non-blocking calls" at the top of this header).
+cdyn_status cdyn_store_end_user_sessions_async(const cdyn_store *store,
+                                               const char *user,
+                                               const char *except,
+                                               cdyn_count_callback callback,
+                                               void *user_data,
+                                               cdyn_error **error);
+
 // The version of this library, e.g. `"4.0.0-alpha.0"` (the npm package's and the wheel's too).
 //
 // Ownership: the string is static; never free it.
@@ -675,8 +880,11 @@ void cdyn_store_free(cdyn_store *store);
 // Reads the session `sid`. When a live session exists, `*found` is set to true, `*session`
 // to its JSON text (NUL-terminated, exactly as stored), `*session_len` to its length in bytes
 // and `*expires` to its expiry in epoch seconds (rounded up). When there is none (never
-// stored, destroyed, or expired, however late DynamoDB's TTL deletes it), `*found` is false,
-// `*session` NULL and the lengths and expiry 0: a missing session is not an error.
+// stored, destroyed, expired however late DynamoDB's TTL deletes it, or older than the
+// absolute timeout however active), `*found` is false,
+// `*session` NULL and the lengths and expiry 0: a missing session is not an error. With
+// versioned writes on (`cdyn_config_set_merge`), a request that saves the session afterwards
+// loads it with `cdyn_store_load` instead, which also gives the version to save from.
 //
 // Ownership: borrows `store` and `sid`. `*session` belongs to the caller, who frees it with
 // `cdyn_string_free`. `found` and `session` are required; `session_len` and `expires` may be
@@ -693,11 +901,64 @@ cdyn_status cdyn_store_get(const cdyn_store *store,
                            int64_t *expires,
                            cdyn_error **error);
 
+// `cdyn_store_get`, also giving the version the session was loaded at, for
+// `cdyn_store_save` (versioned writes, `cdyn_config_set_merge`). A request that loads a
+// session to change it and save it loads it with this call and hands the version to its save:
+//
+// ```c
+// bool found, has_version;
+// uint64_t version;
+// cdyn_store_load(store, sid, &found, &json, NULL, NULL, &has_version, &version, &err);
+// /* ... the request changes the session ... */
+// cdyn_store_save(store, sid, new_json, expires, CDYN_CONDITION_ALWAYS,
+//                 has_version ? &version : NULL, &outcome, &has_version, &version, &err);
+// /* a further save of this request passes the version this one wrote, as above */
+// ```
+//
+// Sets what `cdyn_store_get` sets, and `*has_version` (when not NULL) to whether a version
+// was loaded: true for a live session with versioned writes on (an item without a version,
+// as connect-dynamodb 3.x and stores with merging off write it, is version 0), false with
+// versioned writes off or no live session. `*version` (when not NULL) receives the version,
+// 0 when there is none. Costs what `cdyn_store_get` costs (one GetItem): with versioned
+// writes on, the store remembers what it loaded (in bounded memory) so that a save of this
+// version can merge its changes onto another request's.
+//
+// Ownership: borrows `store` and `sid`. `*session` belongs to the caller, who frees it with
+// `cdyn_string_free`. `found` and `session` are required; `session_len`, `expires`,
+// `has_version` and `version` may be NULL. On failure the outputs are set as for a missing
+// session.
+// Thread safety: may be called from many threads at once on one store.
+// Returns the statuses of `cdyn_store_get`.
+cdyn_status cdyn_store_load(const cdyn_store *store,
+                            const char *sid,
+                            bool *found,
+                            char **session,
+                            size_t *session_len,
+                            int64_t *expires,
+                            bool *has_version,
+                            uint64_t *version,
+                            cdyn_error **error);
+
 // Stores `session` (JSON text, NUL-terminated) under `sid` until `expires` (epoch seconds;
 // `CDYN_EXPIRES_DEFAULT` for now plus the default lifetime; a time in the past stores a
 // session that is already expired). `condition` is `CDYN_CONDITION_ALWAYS` (replace whatever
 // is stored), `CDYN_CONDITION_IF_ABSENT` or `CDYN_CONDITION_IF_PRESENT`; a condition that does
 // not hold gives `CDYN_ERR_CONFLICT` and leaves the stored session as it was.
+//
+// A session that has ended (destroyed moments ago, or older than the absolute timeout) is
+// not written, and with `CDYN_CONDITION_ALWAYS` that is a quiet `CDYN_OK`: use
+// `cdyn_store_save` to learn whether the session was written. With `CDYN_CONDITION_IF_ABSENT`
+// or `CDYN_CONDITION_IF_PRESENT` an ended session gives `CDYN_ERR_CONFLICT`.
+//
+// This is `cdyn_store_save` of a session the request did not load (`loaded` NULL): with
+// merging on (`cdyn_config_set_merge`) too, it replaces what is stored and merges nothing. To
+// keep a concurrent request's changes, load with `cdyn_store_load` and save with
+// `cdyn_store_save`, passing the version loaded.
+//
+// One conditional PutItem. When its condition meets something this process did not know (a
+// tombstone; with merging on, any stored version), DynamoDB returns the stored item with the
+// refusal: a tombstone ends the save there, a stored session is replaced with one more
+// PutItem.
 //
 // Ownership: borrows every argument; the strings are copied.
 // Thread safety: may be called from many threads at once on one store.
@@ -713,10 +974,63 @@ cdyn_status cdyn_store_set(const cdyn_store *store,
                            cdyn_condition condition,
                            cdyn_error **error);
 
-// Moves the expiry of a live session to `expires` (epoch seconds, or `CDYN_EXPIRES_DEFAULT`)
+// Stores `session` under `sid` as `cdyn_store_set` does (the same `expires` and
+// `condition`), from the version the request loaded, and tells what it did.
+//
+// `loaded` points to the version `cdyn_store_load` gave for this session (its `*version`
+// when `*has_version` was true), or to the `*written_version` of this request's previous
+// save of it; NULL for a session the request did not load (a new or regenerated one, or
+// with versioned writes off, where it is ignored). With versioned writes on
+// (`cdyn_config_set_merge`):
+//
+// - `loaded` not NULL: the write is conditional on that version. When another request saved
+//   the session in between, the keys this request changed (against what it loaded, which
+//   the store remembers) are applied onto the stored session, the other keys keep the other
+//   request's values, and a key both changed takes this request's value under
+//   `CDYN_MERGE_MINE` or fails the save with `CDYN_ERR_CONFLICT` under `CDYN_MERGE_ERROR`
+//   (nothing written). When another request saved in between and this store no longer
+//   remembers that load (its bounded memory dropped it, or another store loaded it),
+//   nothing can be merged: `CDYN_MERGE_MINE` writes this session whole and
+//   `CDYN_MERGE_ERROR` gives `CDYN_ERR_CONFLICT`.
+// - `loaded` NULL: the session replaces what is stored (no merge), as `cdyn_store_set`.
+// - A request that saves a session twice passes the `*written_version` of its first save as
+//   `loaded` of the second; passing the version it loaded instead makes the second save merge
+//   against the first and can undo what the second changed (a key it deleted comes back).
+//
+// Sets, on success: `*outcome` (when not NULL) to `CDYN_SAVE_WRITTEN`, or to
+// `CDYN_SAVE_ENDED` when the session has ended (destroyed moments ago, or older than the
+// absolute timeout) and nothing was written; `*has_written_version` (when not NULL) to
+// whether a version was written (versioned writes on and the session written); and
+// `*written_version` (when not NULL) to that version, 0 when there is none.
+//
+// Costs what `cdyn_store_set` costs: one conditional PutItem; a save that meets a concurrent
+// change costs one more PutItem per round (DynamoDB returns the stored item with the refused
+// write, so nothing is read) and gives up with `CDYN_ERR_CONFLICT` after
+// `CDYN_MAX_SAVE_ATTEMPTS` writes. With versioned writes on, a save with `loaded` NULL
+// replaces the stored session: one PutItem when the store knows the stored version (it loaded
+// or saved it last), two when another process saved since (the first is refused).
+//
+// Ownership: borrows every argument; the strings and `*loaded` are copied. The outputs are
+// written only on success.
+// Thread safety: may be called from many threads at once on one store.
+// Returns the statuses of `cdyn_store_set`.
+cdyn_status cdyn_store_save(const cdyn_store *store,
+                            const char *sid,
+                            const char *session,
+                            int64_t expires,
+                            cdyn_condition condition,
+                            const uint64_t *loaded,
+                            cdyn_save_outcome *outcome,
+                            bool *has_written_version,
+                            uint64_t *written_version,
+                            cdyn_error **error);
+
+// Moves the expiry of a live session to `expires` (epoch seconds, or `CDYN_EXPIRES_DEFAULT`;
+// never past the session's creation plus the absolute timeout, when one is configured)
 // without touching its data, and sets `*outcome` (when not NULL) to what happened:
 // `CDYN_TOUCH_UPDATED`, `CDYN_TOUCH_THROTTLED` (the stored expiry is already close; nothing
-// was sent) or `CDYN_TOUCH_NOT_FOUND` (no live session: never re-created), and
+// was sent) or `CDYN_TOUCH_NOT_FOUND` (no live session: missing, expired, destroyed or older
+// than the absolute timeout; never re-created), and
 // `*stored_expires` (when not NULL) to the expiry the session has now, in epoch seconds as
 // `cdyn_store_get` reports it: the new one when updated, the one already stored when
 // throttled, 0 when not found.
@@ -734,7 +1048,10 @@ cdyn_status cdyn_store_touch(const cdyn_store *store,
                              int64_t *stored_expires,
                              cdyn_error **error);
 
-// Deletes the session `sid`; deleting a missing session is not an error.
+// Ends the session `sid`; ending a missing session is not an error. One write request: a
+// tombstone (PutItem) that keeps the id ended for the configured tombstone lifetime, so that
+// a request that loaded the session before and saves or touches it afterwards writes nothing;
+// with the tombstone lifetime set to 0, a DeleteItem.
 //
 // Ownership: borrows every argument.
 // Thread safety: may be called from many threads at once on one store.
@@ -779,7 +1096,10 @@ cdyn_status cdyn_store_clear(const cdyn_store *store, cdyn_reap_report *report, 
 cdyn_status cdyn_store_reap(const cdyn_store *store, cdyn_reap_report *report, cdyn_error **error);
 
 // Creates the table unless it exists (with the configured billing), waits until it is
-// ACTIVE, enables TTL on `expires`, and verifies it. `*created` (when not NULL) tells whether
+// ACTIVE, enables TTL on `expires`, and verifies it. With a user field configured
+// (`cdyn_config_set_user_field`) it also creates the global secondary index `user-index`,
+// adding it to an existing table (which a store's first use, `cdyn_config_set_first_use`,
+// does not do), and waits for it. `*created` (when not NULL) tells whether
 // this call created it (one of many concurrent callers does); `*problems` (when not NULL)
 // receives what is still wrong with the table, as `cdyn_store_verify_table` reports it
 // (empty when it is fit for sessions). Needs CreateTable, DescribeTable, UpdateTimeToLive
@@ -806,8 +1126,9 @@ cdyn_status cdyn_store_create_table(const cdyn_store *store,
 cdyn_status cdyn_store_table_exists(const cdyn_store *store, bool *exists, cdyn_error **error);
 
 // Checks the configured table (ACTIVE, a single string hash key of the configured name, TTL
-// on `expires`) and sets `*problems` (required) to what is wrong, one English sentence per
-// problem; an empty list means the table is fit for sessions. Needs DescribeTable and
+// on `expires`, and with a user field the index `user-index` on `user`) and sets `*problems`
+// (required) to what is wrong, one English sentence per problem; an empty list means the
+// table is fit for sessions. Needs DescribeTable and
 // DescribeTimeToLive.
 //
 // Ownership: borrows `store`. `*problems` (NULL on failure) belongs to the caller, who frees
@@ -819,6 +1140,44 @@ cdyn_status cdyn_store_table_exists(const cdyn_store *store, bool *exists, cdyn_
 cdyn_status cdyn_store_verify_table(const cdyn_store *store,
                                     cdyn_string_list **problems,
                                     cdyn_error **error);
+
+// Lists the live sessions of `user` (the value of the configured user field in their
+// session JSON; a whole number is given as its decimal text, e.g. `"42"`) into `*sessions`:
+// each one's id, expiry and creation time, in no particular order. One Query of the index
+// `user-index` per page of results, never a scan. The index is eventually consistent: a
+// session saved a moment ago may be missing, and one ended a moment ago may still be listed.
+//
+// Ownership: borrows every argument. `*sessions` (required; NULL on failure) belongs to the
+// caller, who frees it with `cdyn_user_session_list_free`.
+// Thread safety: may be called from many threads at once on one store.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_CONFIG` (no user field configured: the error names
+// `cdyn_config_set_user_field`), `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8, an empty
+// `user` or one over 1024 bytes), `CDYN_ERR_TABLE_NOT_FOUND` (no table, or a table without
+// the `user-index`, which only `cdyn_store_create_table` adds to an existing table),
+// `CDYN_ERR_THROTTLED`,
+// `CDYN_ERR_AUTH`, `CDYN_ERR_TIMEOUT`, `CDYN_ERR_TRANSPORT`, `CDYN_ERR_SERVICE` or
+// `CDYN_ERR_INTERNAL`.
+cdyn_status cdyn_store_user_sessions(const cdyn_store *store,
+                                     const char *user,
+                                     cdyn_user_session_list **sessions,
+                                     cdyn_error **error);
+
+// Ends every live session of `user` but `except` ("log out everywhere"; `except` is the
+// caller's current session id, or NULL to end them all), as `cdyn_store_destroy` ends one
+// (a tombstone each), and sets `*ended` (when not NULL) to how many it ended. Lists them as
+// `cdyn_store_user_sessions` does, then ends them in BatchWriteItem requests of 25. The index
+// is eventually consistent: a session saved a moment before this call may not be listed yet,
+// and then survives it.
+//
+// Ownership: borrows every argument. `*ended` is set to 0 first.
+// Thread safety: may be called from many threads at once on one store.
+// Returns the statuses of `cdyn_store_user_sessions`, and `CDYN_ERR_INVALID_ARGUMENT` for an
+// empty `except` (no session has that id: it would keep none).
+cdyn_status cdyn_store_end_user_sessions(const cdyn_store *store,
+                                         const char *user,
+                                         const char *except,
+                                         uint64_t *ended,
+                                         cdyn_error **error);
 
 // The number of strings in `list`; 0 when `list` is NULL.
 //
@@ -841,6 +1200,28 @@ const char *cdyn_string_list_at(const cdyn_string_list *list, size_t index, size
 // Ownership: takes `list`, which must not be used afterwards.
 // Thread safety: may be called from any thread, once per list.
 void cdyn_string_list_free(cdyn_string_list *list);
+
+// The number of sessions in `list`; 0 when `list` is NULL.
+//
+// Ownership: borrows `list`.
+// Thread safety: may be called from any thread.
+size_t cdyn_user_session_list_count(const cdyn_user_session_list *list);
+
+// The session at `index` (0-based) of `list`; NULL when `list` is NULL or `index` is not
+// below `cdyn_user_session_list_count(list)`.
+//
+// Ownership: the entry and its id belong to `list` and stay valid until
+// `cdyn_user_session_list_free(list)`; never free them.
+// Thread safety: may be called from any thread.
+const cdyn_user_session *cdyn_user_session_list_at(const cdyn_user_session_list *list,
+                                                   size_t index);
+
+// Frees a list of a user's sessions and its entries. `cdyn_user_session_list_free(NULL)`
+// does nothing.
+//
+// Ownership: takes `list`, which must not be used afterwards.
+// Thread safety: may be called from any thread, once per list.
+void cdyn_user_session_list_free(cdyn_user_session_list *list);
 
 // Frees a string the library returned (the session text of `cdyn_store_get`).
 // `cdyn_string_free(NULL)` does nothing.

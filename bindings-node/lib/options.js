@@ -29,6 +29,10 @@ const OPTIONS = [
   'operationTimeout',
   'maxAttempts',
   'scanSegments',
+  'tombstoneLifetime',
+  'merge',
+  'absoluteTimeout',
+  'userField',
   'clock',
 ]
 const CREATE_TABLE_OPTIONS = ['billingMode', 'readCapacityUnits', 'writeCapacityUnits']
@@ -85,6 +89,16 @@ function parseOptions(options) {
     maxAttempts: number('maxAttempts'),
     scanSegments: number('scanSegments'),
     touchAfterSecs: number('touchAfter'),
+    tombstoneLifetimeMs: number('tombstoneLifetime'),
+    absoluteTimeoutMs: number('absoluteTimeout'),
+    userField: string('userField'),
+  }
+
+  // `merge: false` is the core's policy `off`; a policy's name goes to the core as it is.
+  if (given('merge')) {
+    if (options.merge === false) n.merge = 'off'
+    else if (typeof options.merge === 'string') n.merge = options.merge
+    else throw configError('merge', "must be false, 'mine' or 'error'")
   }
 
   let ttl

@@ -11,6 +11,26 @@ const PROBE_DELAYS_MS = [250, 500, 1000, 2000, 5000]
 const UNREACHABLE = new Set(['TRANSPORT', 'TIMEOUT'])
 
 /**
+ * The load token of a session (with `merge` on): the version `get` read, carried by the session
+ * object to its `set`, which saves the request's changes against exactly what it loaded. A
+ * non-enumerable symbol property: JSON.stringify, for...in, Object.keys, spreads and
+ * express-session's modification hash never see it, so it is never stored.
+ */
+const LOADED = Symbol('connect-dynamodb.loaded')
+
+/** Puts the load token `version` on the session object `sess` (when it can hold one). */
+function carryToken(sess, version) {
+  if (sess !== null && typeof sess === 'object') {
+    Reflect.defineProperty(sess, LOADED, { value: version, writable: true, configurable: true, enumerable: false })
+  }
+}
+
+/** The load token `sess` carries: the version its request loaded, or undefined (not loaded). */
+function tokenOf(sess) {
+  return sess !== null && typeof sess === 'object' ? sess[LOADED] : undefined
+}
+
+/**
  * Calls `cb` once, on a later tick, or returns the promise when there is no callback. Every
  * failure becomes a SessionStoreError. A returned promise nobody waits on never becomes an
  * unhandled rejection (connect-dynamodb 3.x callers often call `destroy(sid)` and move on).
@@ -35,6 +55,16 @@ function checkSid(sid) {
     throw new SessionStoreError('INVALID_ARGUMENT', 'the session id must be a non-empty string')
   }
   return sid
+}
+
+/**
+ * A user id as the store indexes it: the value of the `userField` session field, a string or a
+ * whole number, as its text (`42` is indexed as `'42'`).
+ */
+function checkUser(user) {
+  if (typeof user === 'string') return user
+  if (Number.isSafeInteger(user)) return String(user)
+  throw new SessionStoreError('INVALID_ARGUMENT', 'the user id must be a string or a whole number')
 }
 
 /** Whether `describeSessionsTable()` failed because the table is missing (ours, or 3.x's SDK call). */
@@ -270,16 +300,32 @@ function defineStore(Base) {
       return attributes
     }
 
-    /** express-session: the session, or null when it is missing or expired. */
+    /**
+     * express-session: the session, or null when it is missing or expired. With `merge` on,
+     * the session carries the version it was loaded at (a non-enumerable symbol property, never
+     * stored): pass this same object (or express-session's `req.session` built from it, see
+     * `createSession`) to `set`, which then merges this request's changes from what it loaded.
+     */
     get(sid, cb) {
       const run = async () => {
         const record = await this._call('get', checkSid(sid))
-        return record ? JSON.parse(record.session) : null
+        if (!record) return null
+        const sess = JSON.parse(record.session)
+        if (record.version != null) carryToken(sess, record.version)
+        return sess
       }
       return settle(run(), cb)
     }
 
-    /** express-session: stores the session until its cookie expires. */
+    /**
+     * express-session: stores the session until its cookie expires. A session destroyed
+     * moments ago (its tombstone) or past `absoluteTimeout` stays ended: nothing is written,
+     * and the call succeeds all the same, so a slow request that loaded the session before a
+     * logout cannot log the user in again. With `merge` on, a session that carries its load
+     * token (from `get`) is saved against what was loaded, and then carries the version written
+     * (so a further save of the same request does not merge against its own first save); one
+     * without (a new or regenerated session) replaces what is stored.
+     */
     set(sid, sess, cb) {
       const run = async () => {
         checkSid(sid)
@@ -294,7 +340,16 @@ function defineStore(Base) {
         }
         const expires = this._expiresMs(sess)
         const attributes = this._attributes(sess)
-        await this._call('set', sid, json, expires, attributes.length > 0 ? attributes : undefined)
+        const saved = await this._call(
+          'set',
+          sid,
+          json,
+          expires,
+          attributes.length > 0 ? attributes : undefined,
+          undefined,
+          tokenOf(sess),
+        )
+        if (saved.version != null) carryToken(sess, saved.version)
       }
       return settle(run(), cb)
     }
@@ -314,9 +369,53 @@ function defineStore(Base) {
       return settle(run(), cb)
     }
 
-    /** express-session: deletes the session. */
+    /**
+     * express-session: ends the session. One write: a tombstone that lives `tombstoneLifetime`
+     * (a late `set` or `touch` of the id then writes nothing), or a delete with
+     * `tombstoneLifetime: 0`.
+     */
     destroy(sid, cb) {
       return settle((async () => this._call('destroy', checkSid(sid)))(), cb)
+    }
+
+    /**
+     * The live sessions of `user` (the value of the `userField` session field), from the table's
+     * `user-index`: `[{ id, expires: Date, created: Date | null }]`. The index is eventually
+     * consistent: a session saved a moment ago may be missing, one ended a moment ago listed.
+     */
+    userSessions(user, cb) {
+      const run = async () => {
+        const sessions = await this._call('userSessions', checkUser(user))
+        return sessions.map((s) => ({
+          id: s.id,
+          expires: new Date(s.expiresMs),
+          created: s.createdMs == null ? null : new Date(s.createdMs),
+        }))
+      }
+      return settle(run(), cb)
+    }
+
+    /**
+     * Ends every live session of `user` ("log out everywhere"), but `options.except` (the
+     * current session's id, say); resolves to how many it ended.
+     */
+    endUserSessions(user, options, cb) {
+      if (typeof options === 'function') {
+        cb = options
+        options = undefined
+      }
+      const run = async () => {
+        const id = checkUser(user)
+        if (options != null && typeof options !== 'object') {
+          throw new SessionStoreError('INVALID_ARGUMENT', 'the options must be an object: { except }')
+        }
+        const except = options?.except
+        if (except != null && typeof except !== 'string') {
+          throw new SessionStoreError('INVALID_ARGUMENT', '`except` must be a session id')
+        }
+        return this._call('endUserSessions', id, except ?? undefined)
+      }
+      return settle(run(), cb)
     }
 
     /** All live sessions, as an object keyed by session id (as express-session's MemoryStore). */
@@ -439,15 +538,17 @@ function defineStore(Base) {
 
     /**
      * connect-dynamodb 3.x: the session in a GetItem output (`{ Item }`), read as the store reads
-     * its own items, or null when the item is missing, expired, a ghost or unreadable.
+     * its own items, or null when the item is missing, expired, a tombstone, past the absolute
+     * timeout, a ghost or unreadable.
      */
     getParsedSession(output) {
-      const item = output?.Item
-      const text = (attribute, type) => {
-        const value = item?.[attribute]?.[type]
-        return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined
+      // The item's string and number attributes, for the core to read.
+      const item = {}
+      for (const [name, value] of Object.entries(output?.Item ?? {})) {
+        if (typeof value?.S === 'string') item[name] = { S: value.S }
+        else if (typeof value?.N === 'string' || typeof value?.N === 'number') item[name] = { N: String(value.N) }
       }
-      const session = this._options.config.parseItem(text('expires', 'N'), text('sess', 'S'))
+      const session = this._options.config.parseItem(item)
       return session == null ? null : JSON.parse(session)
     }
 
@@ -459,6 +560,22 @@ function defineStore(Base) {
         throw toStoreError(err)
       }
     }
+  }
+  if (typeof Base.prototype.createSession === 'function') {
+    /**
+     * express-session (and connect): builds `req.session` from what `get` returned. The base
+     * copies only the enumerable properties, so the load token is carried over here.
+     */
+    Object.defineProperty(DynamoDBStore.prototype, 'createSession', {
+      configurable: true,
+      writable: true,
+      value: function createSession(req, sess) {
+        const token = tokenOf(sess)
+        const created = Base.prototype.createSession.call(this, req, sess)
+        if (token !== undefined) carryToken(created ?? req.session, token)
+        return created
+      },
+    })
   }
   return DynamoDBStore
 }

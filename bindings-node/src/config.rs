@@ -7,8 +7,8 @@ use std::sync::Arc;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use connect_dynamodb_core::aws_sdk_dynamodb::types::AttributeValue;
 use connect_dynamodb_core::{
-    ATTR_EXPIRES, ATTR_SESS, Billing, Config, ConfigField, Credentials, ErrorKind, FirstUse,
-    SessionStore, decode_item, expiry,
+    Billing, Config, ConfigField, Credentials, ErrorKind, FirstUse, MergePolicy, SessionStore,
+    decode_item, expiry,
 };
 use napi::bindgen_prelude::PromiseRaw;
 use napi::{Env, Result};
@@ -45,6 +45,11 @@ pub struct NativeOptions {
     pub operation_timeout_ms: Option<f64>,
     pub max_attempts: Option<f64>,
     pub scan_segments: Option<f64>,
+    pub tombstone_lifetime_ms: Option<f64>,
+    /// `off`, `mine` or `error` (the core's `MergePolicy` names; `merge: false` is `off`).
+    pub merge: Option<String>,
+    pub absolute_timeout_ms: Option<f64>,
+    pub user_field: Option<String>,
 }
 
 /// The core's defaults, in the units of the Node options.
@@ -70,6 +75,14 @@ pub struct Defaults {
     pub billing_mode: String,
     pub read_capacity_units: f64,
     pub write_capacity_units: f64,
+    /// Milliseconds a destroyed session's tombstone lives (0: tombstones off).
+    pub tombstone_lifetime: f64,
+    /// `off`: no versioned writes; or the policy's name, `mine` or `error`.
+    pub merge: String,
+    /// Milliseconds from a session's creation; absent: no absolute timeout.
+    pub absolute_timeout: Option<f64>,
+    /// The session field naming the user; absent: no user index.
+    pub user_field: Option<String>,
 }
 
 /// The defaults of every option, from the core (connect-dynamodb 3.x's where it had one).
@@ -95,6 +108,10 @@ pub fn defaults(env: Env) -> Result<Defaults> {
         billing_mode: billing_mode(DEFAULT_BILLING).to_owned(),
         read_capacity_units: read as f64,
         write_capacity_units: write as f64,
+        tombstone_lifetime: ms(c.tombstone_lifetime()),
+        merge: c.merge().map_or("off", MergePolicy::as_str).to_owned(),
+        absolute_timeout: c.absolute_timeout().map(ms),
+        user_field: c.user_field().map(str::to_owned),
     })
 }
 
@@ -170,6 +187,23 @@ impl ManualClock {
     }
 }
 
+/// A string or number attribute of a DynamoDB item, as the AWS SDK for JavaScript gives it
+/// (`{ S: '...' }`, `{ N: '...' }`).
+#[napi(object)]
+pub struct NativeItemValue {
+    #[napi(js_name = "S")]
+    pub s: Option<String>,
+    #[napi(js_name = "N")]
+    pub n: Option<String>,
+}
+
+/// The top-level session keys that every save of a Node session framework rewrites:
+/// express-session, connect and @fastify/session keep the cookie in the session under
+/// `cookie`, and stamp a new `expires` on it whenever they send the cookie. Two concurrent
+/// requests therefore both "change" it; a merge takes the saving request's cookie instead of
+/// counting it as a conflict (which under `merge: 'error'` would fail every concurrent save).
+const FRAMEWORK_KEYS: [&str; 1] = ["cookie"];
+
 /// The checked configuration of one `DynamoDBStore`: built at construction, so that an
 /// invalid option throws at once; opens the native store on first use.
 #[napi]
@@ -240,19 +274,20 @@ impl NativeConfig {
         Ok(secs as f64)
     }
 
-    /// The session JSON of an item given by its `expires` number text and `sess` string, read
-    /// as the store reads its own items; `null` when expired (on the store's clock), a ghost
-    /// or unreadable.
+    /// The session JSON of an item given by its string and number attributes, read as the
+    /// store reads its own items (on the store's clock, with its absolute timeout); `null`
+    /// when expired, a tombstone, too old, a ghost or unreadable.
     #[napi]
-    pub fn parse_item(&self, expires: Option<String>, sess: Option<String>) -> Option<String> {
-        let mut item = HashMap::new();
-        if let Some(n) = expires {
-            item.insert(ATTR_EXPIRES.to_owned(), AttributeValue::N(n));
-        }
-        if let Some(s) = sess {
-            item.insert(ATTR_SESS.to_owned(), AttributeValue::S(s));
-        }
-        decode_item(item, self.config.now()).map(|record| record.session)
+    pub fn parse_item(&self, item: HashMap<String, NativeItemValue>) -> Option<String> {
+        let item = item
+            .into_iter()
+            .filter_map(|(name, value)| match (value.s, value.n) {
+                (Some(s), _) => Some((name, AttributeValue::S(s))),
+                (None, Some(n)) => Some((name, AttributeValue::N(n))),
+                (None, None) => None,
+            })
+            .collect();
+        decode_item(item, &self.config).map(|record| record.session)
     }
 
     /// Opens the store. `region` and `endpoint` (from a `client` option) apply unless the
@@ -379,6 +414,19 @@ fn build_config(
     }
     if let Some(v) = whole(ConfigField::ScanSegments, o.scan_segments)? {
         b = b.scan_segments(saturate(v));
+    }
+    if let Some(ms) = o.tombstone_lifetime_ms {
+        b = b.tombstone_lifetime(ConfigField::TombstoneLifetime.millis(ms)?);
+    }
+    if let Some(name) = &o.merge {
+        b = b.merge(MergePolicy::from_name(name)?);
+    }
+    b = b.merge_always_mine(FRAMEWORK_KEYS.iter().map(|&k| k.to_owned()).collect());
+    if let Some(ms) = o.absolute_timeout_ms {
+        b = b.absolute_timeout(Some(ConfigField::AbsoluteTimeout.millis(ms)?));
+    }
+    if let Some(field) = &o.user_field {
+        b = b.user_field(Some(field.clone()));
     }
     Ok(b.build()?)
 }

@@ -103,6 +103,10 @@ pub fn option_name(field: ConfigField) -> &'static str {
         ConfigField::OperationTimeout => "operationTimeout",
         ConfigField::MaxAttempts => "maxAttempts",
         ConfigField::ScanSegments => "scanSegments",
+        ConfigField::TombstoneLifetime => "tombstoneLifetime",
+        ConfigField::Merge => "merge",
+        ConfigField::AbsoluteTimeout => "absoluteTimeout",
+        ConfigField::UserField => "userField",
     }
 }
 

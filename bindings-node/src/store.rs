@@ -4,8 +4,8 @@ use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
 use connect_dynamodb_core::{
-    ErrorKind, ItemAttribute, ReapReport, ReaperHandle, SessionStore, SetOptions, TouchOutcome,
-    WriteCondition, expiry,
+    ErrorKind, ItemAttribute, ReapReport, ReaperHandle, Saved, SessionStore, SetOptions,
+    SetOutcome, TouchOutcome, WriteCondition, expiry,
 };
 use napi::bindgen_prelude::{Buffer, PromiseRaw, ToNapiValue};
 use napi::{Env, Result};
@@ -36,6 +36,21 @@ pub struct NativeRecord {
     pub session: String,
     /// When it expires, in epoch milliseconds.
     pub expires_ms: f64,
+    /// With `merge` on, the version read (0 for an item written by connect-dynamodb 3.x): the
+    /// request's load token, handed back to `set` as `loaded`. Absent with `merge` off.
+    pub version: Option<f64>,
+}
+
+/// What a `set` did.
+#[napi(object)]
+pub struct NativeSaved {
+    /// `written`, or `ended` when the session has ended (destroyed moments ago, or past the
+    /// absolute timeout) and nothing was written.
+    #[napi(ts_type = "'written' | 'ended'")]
+    pub outcome: String,
+    /// With `merge` on and the session written, the version written: the `loaded` of the
+    /// request's next save of this session.
+    pub version: Option<f64>,
 }
 
 /// A stored session with its id.
@@ -66,6 +81,16 @@ pub struct NativeTouch {
     /// The stored expiry after the touch, in whole epoch seconds (rounded up, as the store
     /// writes them and the C face reports them); absent when `notFound`.
     pub expires: Option<f64>,
+}
+
+/// One of a user's sessions.
+#[napi(object)]
+pub struct NativeUserSession {
+    pub id: String,
+    /// When it expires, in epoch milliseconds.
+    pub expires_ms: f64,
+    /// When it was created, in epoch milliseconds; absent when the item does not record it.
+    pub created_ms: Option<f64>,
 }
 
 /// What a reaper pass or `clear` did.
@@ -112,13 +137,17 @@ impl NativeStore {
             record.map(|r| NativeRecord {
                 session: r.session,
                 expires_ms: expiry::epoch_millis(r.expires_at),
+                version: r.version.map(|v| v as f64),
             })
         })
     }
 
     /// Stores the session JSON until `expiresMs` (or the default lifetime). `condition` is
-    /// `always` (default), `ifAbsent` or `ifPresent`.
-    #[napi(ts_return_type = "Promise<void>")]
+    /// `always` (default), `ifAbsent` or `ifPresent`. `loaded` is the `version` the request's
+    /// `get` returned (absent for a session the request did not load). Resolves to what it did
+    /// and the version written.
+    #[napi(ts_return_type = "Promise<NativeSaved>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn set<'env>(
         &self,
         env: &'env Env,
@@ -127,7 +156,8 @@ impl NativeStore {
         expires_ms: Option<f64>,
         attributes: Option<Vec<NativeAttribute>>,
         condition: Option<String>,
-    ) -> Result<PromiseRaw<'env, ()>> {
+        loaded: Option<f64>,
+    ) -> Result<PromiseRaw<'env, NativeSaved>> {
         let store = self.store.clone();
         // Buffers stay on this thread: the attributes are converted before the work moves.
         let attributes = attributes
@@ -151,10 +181,18 @@ impl NativeStore {
             let options = SetOptions {
                 condition,
                 attributes: attributes?,
+                loaded: loaded.map(version).transpose()?,
             };
-            Ok(store.set_with(&sid, &session, expires_at, options).await?)
+            Ok(store.save(&sid, &session, expires_at, options).await?)
         };
-        promise(env, work, |()| ())
+        promise(env, work, |saved: Saved| NativeSaved {
+            outcome: match saved.outcome {
+                SetOutcome::Written => "written",
+                SetOutcome::Ended => "ended",
+            }
+            .to_owned(),
+            version: saved.version.map(|v| v as f64),
+        })
     }
 
     /// Moves the expiry of a live session, unless the move is within the touch throttle.
@@ -185,6 +223,43 @@ impl NativeStore {
     pub fn destroy<'env>(&self, env: &'env Env, sid: String) -> Result<PromiseRaw<'env, ()>> {
         let store = self.store.clone();
         promise(env, async move { Ok(store.destroy(&sid).await?) }, |()| ())
+    }
+
+    /// The live sessions of `user`, from the user index.
+    #[napi(ts_return_type = "Promise<Array<NativeUserSession>>")]
+    pub fn user_sessions<'env>(
+        &self,
+        env: &'env Env,
+        user: String,
+    ) -> Result<PromiseRaw<'env, Vec<NativeUserSession>>> {
+        let store = self.store.clone();
+        promise(
+            env,
+            async move { Ok(store.user_sessions(&user).await?) },
+            |sessions| {
+                sessions
+                    .into_iter()
+                    .map(|s| NativeUserSession {
+                        id: s.id,
+                        expires_ms: expiry::epoch_millis(s.expires_at),
+                        created_ms: s.created_at.map(expiry::epoch_millis),
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    /// Ends every live session of `user` but `except`; resolves to how many it ended.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn end_user_sessions<'env>(
+        &self,
+        env: &'env Env,
+        user: String,
+        except: Option<String>,
+    ) -> Result<PromiseRaw<'env, f64>> {
+        let store = self.store.clone();
+        let work = async move { Ok(store.end_user_sessions(&user, except.as_deref()).await?) };
+        promise(env, work, |n| n as f64)
     }
 
     #[napi(ts_return_type = "Promise<Array<string>>")]
@@ -291,6 +366,22 @@ impl NativeStore {
         drop(handle);
     }
 }
+
+/// A load token as the core takes it: a version `get` returned, a whole number JavaScript
+/// holds exactly.
+fn version(v: f64) -> std::result::Result<u64, Failure> {
+    if v.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&v) {
+        Ok(v as u64)
+    } else {
+        Err(Failure::new(
+            ErrorKind::InvalidArgument,
+            "the load token must be a version `get` returned",
+        ))
+    }
+}
+
+/// `Number.MAX_SAFE_INTEGER`.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 fn item_attribute(a: NativeAttribute) -> std::result::Result<(String, ItemAttribute), Failure> {
     let value = match (a.kind.as_str(), a.text, a.bytes) {

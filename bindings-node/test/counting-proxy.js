@@ -1,11 +1,13 @@
 'use strict'
 // An HTTP proxy in front of DynamoDB (Local) that counts requests by DynamoDB operation, for
 // the tests and the benchmark. `down()` makes it refuse connections, as an unreachable
-// DynamoDB would; `up()` serves again on the same port.
+// DynamoDB would; `up()` serves again on the same port. With `{ record: true }` it also keeps
+// every request as `{ op, body }` (the parsed JSON body) in `requests`.
 const http = require('node:http')
 
-async function countingProxy(endpoint) {
+async function countingProxy(endpoint, { record = false } = {}) {
   const counts = {}
+  const requests = []
   const target = new URL(endpoint)
   const agent = new http.Agent({ keepAlive: true })
   const server = http.createServer((req, res) => {
@@ -14,6 +16,11 @@ async function countingProxy(endpoint) {
         .split('.')
         .pop() || '(none)'
     counts[op] = (counts[op] || 0) + 1
+    if (record) {
+      const chunks = []
+      req.on('data', (chunk) => chunks.push(chunk))
+      req.on('end', () => requests.push({ op, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') }))
+    }
     const upstream = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
       (up) => {
@@ -37,9 +44,11 @@ async function countingProxy(endpoint) {
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    requests,
     total: () => Object.values(counts).reduce((a, b) => a + b, 0),
     reset: () => {
       for (const k of Object.keys(counts)) delete counts[k]
+      requests.length = 0
     },
     down: () =>
       new Promise((resolve) => {

@@ -68,8 +68,8 @@ async function rawKeys(table) {
 }
 
 /** A counting proxy in front of DynamoDB Local (see counting-proxy.js). */
-function countingProxy() {
-  return require('./counting-proxy').countingProxy(endpoint)
+function countingProxy(options) {
+  return require('./counting-proxy').countingProxy(endpoint, options)
 }
 
 /** A loopback port nothing listens on. */

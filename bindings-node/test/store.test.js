@@ -44,6 +44,16 @@ test('an unknown or invalid option is an INVALID_CONFIG error naming it, at cons
     [{ client: {} }, '`client`'],
     [{ accessKeyId: 'onlyhalf' }, '`secretAccessKey`'],
     [{ consistentRead: 'yes' }, '`consistentRead`'],
+    [{ tombstoneLifetime: -1 }, '`tombstoneLifetime`'],
+    [{ tombstoneLifetime: '1h' }, '`tombstoneLifetime`'],
+    [{ merge: 'theirs' }, '`merge`'],
+    [{ merge: true }, '`merge`'],
+    [{ absoluteTimeout: 0 }, '`absoluteTimeout`'],
+    [{ absoluteTimeout: Number.POSITIVE_INFINITY }, '`absoluteTimeout`'],
+    [{ userField: 'passport..user' }, '`userField`'],
+    [{ userField: 42 }, '`userField`'],
+    [{ userField: '' }, '`userField`'],
+    [{ hashKey: 'user', userField: 'userId' }, '`hashKey`'],
   ]
   for (const [options, name] of cases) {
     assert.throws(
@@ -54,6 +64,13 @@ test('an unknown or invalid option is an INVALID_CONFIG error naming it, at cons
   }
   // 3.x accepted capacity units as strings.
   assert.doesNotThrow(() => new h.Store({ readCapacityUnits: '10', writeCapacityUnits: 10 }))
+  for (const merge of [false, 'off', 'mine', 'error', null, undefined])
+    assert.doesNotThrow(() => new h.Store({ merge }))
+  assert.doesNotThrow(
+    () => new h.Store({ tombstoneLifetime: 0, absoluteTimeout: 8 * 3600_000, userField: 'passport.user' }),
+  )
+  // A 3.x table keyed `user` keeps working while userField is off.
+  assert.doesNotThrow(() => new h.Store({ hashKey: 'user' }))
 })
 
 test('get, set, touch and destroy with promises and with callbacks', async () => {
@@ -94,9 +111,11 @@ test('get, set, touch and destroy with promises and with callbacks', async () =>
 
   await new Promise((resolve, reject) => store.destroy('sid-1', (err) => (err ? reject(err) : resolve())))
   assert.equal(await store.get('sid-1'), null)
-  // A touch after destroy is a quiet no-op and leaves no ghost item.
+  // A touch after destroy is a quiet no-op and leaves the tombstone as it was, no ghost item.
+  const tombstone = await h.rawGet(table, 'sess:sid-1')
+  assert.equal(tombstone.sess.S, 'null')
   assert.equal(await store.touch('sid-1', later), null)
-  assert.equal(await h.rawGet(table, 'sess:sid-1'), undefined)
+  assert.deepEqual(await h.rawGet(table, 'sess:sid-1'), tombstone)
 })
 
 test('sessions without a cookie expiry live for ttl: a number, or a function of the session', async () => {

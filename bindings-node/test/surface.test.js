@@ -100,13 +100,27 @@ test("the defaults are the core's, and index.d.ts states them", () => {
     'scanSegments',
     'readCapacityUnits',
     'writeCapacityUnits',
+    'tombstoneLifetime',
   ]) {
-    const doc = DTS.match(new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*\\n\\s*${option}\\?:`))
-    assert.ok(doc, option)
     const value = typeof d[option] === 'string' ? `\`${d[option]}\`` : String(d[option])
-    assert.ok(doc[1].includes(`Default ${value}.`), `${option}: ${doc[1]} should say Default ${value}.`)
+    assert.ok(docOf(option).includes(`Default ${value}.`), `${option}: ${docOf(option)} should say Default ${value}.`)
+  }
+  // Tombstones on for an hour; merged saves, the absolute timeout and the user index off.
+  assert.equal(d.tombstoneLifetime, 3600_000)
+  assert.equal(d.merge, 'off')
+  assert.ok(docOf('merge').includes('Default off (`false`).'))
+  for (const option of ['absoluteTimeout', 'userField']) {
+    assert.equal(d[option], undefined, option)
+    assert.ok(docOf(option).includes('Default none.'), option)
   }
 })
+
+/** The JSDoc of an option in index.d.ts. */
+function docOf(option) {
+  const doc = DTS.match(new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*\\n\\s*${option}\\?:`))
+  assert.ok(doc, option)
+  return doc[1]
+}
 
 test('errors from the addon are SessionStoreErrors with the per-error code and retryable, no JSON', async () => {
   assert.throws(

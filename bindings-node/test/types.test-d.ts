@@ -29,6 +29,46 @@ const store: DynamoDBStore = new Store({
   connectTimeout: 1000,
 })
 new Store2({ ttl: 3600, createTable: false })
+// The options of sessions that stay correct under concurrent requests.
+const careful: DynamoDBStore = new Store({
+  tombstoneLifetime: 3600_000,
+  merge: 'mine',
+  absoluteTimeout: 8 * 3600_000,
+  userField: 'passport.user',
+})
+new Store({ merge: false, tombstoneLifetime: 0 })
+new Store({ merge: 'error', userField: 'userId' })
+// @ts-expect-error: merge is false, 'off', 'mine' or 'error'.
+new Store({ merge: true })
+// @ts-expect-error: merge policies are named.
+new Store({ merge: 'theirs' })
+// @ts-expect-error: userField is one dotted path.
+new Store({ userField: ['passport', 'user'] })
+// @ts-expect-error: durations are milliseconds, as express-session's maxAge.
+new Store({ absoluteTimeout: '8h' })
+
+async function users(s: DynamoDBStore, sid: string): Promise<number> {
+  const sessions: connectDynamoDB.UserSession[] = await s.userSessions('ada')
+  const byNumber = await s.userSessions(42)
+  const first = sessions[0]
+  const id: string | undefined = first?.id
+  const expires: Date | undefined = first?.expires
+  const created: Date | null | undefined = first?.created
+  void byNumber, id, expires, created
+  s.userSessions('ada', (err, list) => void [err, list?.length])
+  const all: number = await s.endUserSessions('ada')
+  const others: number = await s.endUserSessions(42, { except: sid })
+  s.endUserSessions('ada', (err, n) => void [err, n])
+  s.endUserSessions('ada', { except: sid }, (err, n) => void [err, n])
+  // @ts-expect-error: `except` is a session id.
+  s.endUserSessions('ada', { except: 42 })
+  // @ts-expect-error: the user is a string or a number.
+  s.userSessions({ id: 'ada' })
+  // @ts-expect-error: a callback form returns nothing.
+  s.userSessions('ada', () => {}).then
+  return all + others
+}
+void careful, users
 new DynamoDBStore()
 
 const app = express()

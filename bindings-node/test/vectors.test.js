@@ -56,3 +56,16 @@ test('every vector through the store: get, all, entries, ids and length', async 
     store.close()
   }
 })
+
+test("every vector through getParsedSession (connect-dynamodb 3.x's surface): as get reads it", () => {
+  const store = h.localStore(h.uniqueTable('vectors-parsed'), { initialized: true })
+  const now = Date.now() / 1000
+  for (const vector of load()) {
+    const parsed = store.getParsedSession({ Item: rawItem(vector, now) })
+    if (vector.found) {
+      assert.deepEqual(parsed, JSON.parse(vector.attributes.sess.S), vector.name)
+    } else {
+      assert.equal(parsed, null, vector.name)
+    }
+  }
+})

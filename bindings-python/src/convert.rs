@@ -52,6 +52,29 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Sid {
     }
 }
 
+/// A user id argument (`user_sessions`, `end_user_sessions`): `str`, or an `int` (not `bool`),
+/// taken as its decimal digits, which is how the store writes a whole-number user field.
+pub(crate) struct UserId(pub(crate) String);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for UserId {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
+            // The digits of the int itself, whatever `str()` of an int subclass says.
+            let digits = value.py().get_type::<PyInt>().call1((value,))?.str()?;
+            return Ok(UserId(digits.to_cow()?.into_owned()));
+        }
+        if !value.is_instance_of::<PyString>() {
+            return Err(type_error("`user`", "str or int"));
+        }
+        text(&value, "`user`", || {
+            StoreError::invalid_argument(format!("the user id {SURROGATE}"))
+        })
+        .map(UserId)
+    }
+}
+
 /// A session's JSON text: `str`; one UTF-8 cannot encode is a `SerializationError`, as any
 /// other text that is not JSON.
 pub(crate) struct SessionText(pub(crate) String);

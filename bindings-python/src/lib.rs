@@ -32,7 +32,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::PySessionStore>()?;
     m.add_class::<store::PyAsyncSessionStore>()?;
     m.add_class::<values::StoredSession>()?;
+    m.add_class::<values::UserSession>()?;
     m.add_class::<values::TouchResult>()?;
+    m.add_class::<values::SaveResult>()?;
     m.add_class::<values::ReapReport>()?;
     m.add_class::<values::PyCredentials>()?;
     m.add_class::<values::PyManualClock>()?;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use connect_dynamodb_core::{Billing, Config, ConfigBuilder, ConfigField, FirstUse};
+use connect_dynamodb_core::{Billing, Config, ConfigBuilder, ConfigField, FirstUse, MergePolicy};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
 
@@ -38,6 +38,10 @@ macro_rules! with_store_options {
                 operation_timeout: Bound<'py, PyAny>,
                 max_attempts: Bound<'py, PyAny>,
                 scan_segments: Bound<'py, PyAny>,
+                tombstone_lifetime: Bound<'py, PyAny>,
+                merge: Bound<'py, PyAny>,
+                absolute_timeout: Bound<'py, PyAny>,
+                user_field: String,
                 clock: Bound<'py, PyManualClock>,
             }
             $($rest)*
@@ -85,6 +89,10 @@ pub(crate) fn option_name(field: ConfigField) -> &'static str {
         ConfigField::OperationTimeout => "operation_timeout",
         ConfigField::MaxAttempts => "max_attempts",
         ConfigField::ScanSegments => "scan_segments",
+        ConfigField::TombstoneLifetime => "tombstone_lifetime",
+        ConfigField::Merge => "merge",
+        ConfigField::AbsoluteTimeout => "absolute_timeout",
+        ConfigField::UserField => "user_field",
     }
 }
 
@@ -169,11 +177,23 @@ fn first_use(value: &Bound<'_, PyAny>) -> PyResult<FirstUse> {
     Ok(FirstUse::from_name(&name).map_err(StoreError::from)?)
 }
 
+/// `merge`: `"off"`, `"mine"` or `"error"`, by the core's names of its policies.
+fn merge(value: &Bound<'_, PyAny>) -> PyResult<Option<MergePolicy>> {
+    let name = match value.cast::<PyString>() {
+        Ok(text) => text.to_cow()?.into_owned(),
+        Err(_) => String::new(),
+    };
+    Ok(MergePolicy::from_name(&name).map_err(StoreError::from)?)
+}
+
 /// What a store is made of: the core's configuration (without the reaper, which the store
-/// starts itself in the process that made it), and the configured reaper interval.
+/// starts itself in the process that made it), the configured reaper interval, and the builder
+/// the configuration came from (for a framework integration's copy of the store, see
+/// `Shared::with_merge_always_mine`).
 pub(crate) struct Settings {
     pub(crate) config: Config,
     pub(crate) reap_interval: Option<Duration>,
+    pub(crate) builder: ConfigBuilder,
 }
 
 impl Options<'_> {
@@ -233,12 +253,20 @@ impl Options<'_> {
         if let Some(v) = present(&self.scan_segments) {
             b = b.scan_segments(count(ConfigField::ScanSegments, v)?);
         }
+        if let Some(v) = present(&self.merge) {
+            b = b.merge(merge(v)?);
+        }
+        if let Some(v) = &self.user_field {
+            b = b.user_field(Some(v.clone()));
+        }
         let config = b.clone().build().map_err(StoreError::from)?;
         let reap_interval = config.reap_interval();
-        let config = b.reap_interval(None).build().map_err(StoreError::from)?;
+        let builder = b.reap_interval(None);
+        let config = builder.clone().build().map_err(StoreError::from)?;
         Ok(Settings {
             config,
             reap_interval,
+            builder,
         })
     }
 
@@ -251,6 +279,8 @@ impl Options<'_> {
             (&self.connect_timeout, ConfigField::ConnectTimeout),
             (&self.attempt_timeout, ConfigField::AttemptTimeout),
             (&self.operation_timeout, ConfigField::OperationTimeout),
+            (&self.tombstone_lifetime, ConfigField::TombstoneLifetime),
+            (&self.absolute_timeout, ConfigField::AbsoluteTimeout),
         ];
         for (value, field) in fields {
             let Some(value) = present(value) else {
@@ -264,6 +294,8 @@ impl Options<'_> {
                 ConfigField::CreateWait => b.create_wait(d),
                 ConfigField::ConnectTimeout => b.connect_timeout(d),
                 ConfigField::AttemptTimeout => b.attempt_timeout(d),
+                ConfigField::TombstoneLifetime => b.tombstone_lifetime(d),
+                ConfigField::AbsoluteTimeout => b.absolute_timeout(Some(d)),
                 _ => b.operation_timeout(d),
             };
         }
@@ -301,5 +333,12 @@ pub(crate) fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("operation_timeout", c.operation_timeout().as_secs_f64())?;
     d.set_item("max_attempts", c.max_attempts())?;
     d.set_item("scan_segments", c.scan_segments())?;
+    d.set_item("tombstone_lifetime", c.tombstone_lifetime().as_secs_f64())?;
+    d.set_item("merge", c.merge().map(MergePolicy::as_str))?;
+    d.set_item(
+        "absolute_timeout",
+        c.absolute_timeout().map(|d| d.as_secs_f64()),
+    )?;
+    d.set_item("user_field", c.user_field())?;
     Ok(d)
 }

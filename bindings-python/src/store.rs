@@ -5,17 +5,19 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use connect_dynamodb_core::{Config, ReaperHandle, SessionStore as CoreStore};
-use connect_dynamodb_core::{SetOptions, WriteCondition};
+use connect_dynamodb_core::{Config, ConfigBuilder, ReaperHandle, SessionStore as CoreStore};
+use connect_dynamodb_core::{MergePolicy, SetOptions, WriteCondition};
 use connect_dynamodb_runtime::{ProcessLocal, ProcessStore};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{self, SessionText, Sid};
+use crate::convert::{self, SessionText, Sid, UserId};
 use crate::error::{Nothing, StoreError, guard};
 use crate::options::{Options, with_store_options};
 use crate::runtime::{awaitable, wait};
-use crate::values::{PyCredentials, PyManualClock, ReapReport, StoredSession, TouchResult};
+use crate::values::{
+    PyCredentials, PyManualClock, ReapReport, SaveResult, StoredSession, TouchResult, UserSession,
+};
 
 type CoreResult<T> = Result<T, connect_dynamodb_core::Error>;
 
@@ -26,6 +28,8 @@ type CoreResult<T> = Result<T, connect_dynamodb_core::Error>;
 /// so `os.fork()` (which holds the GIL) never forks while it is held.
 pub(crate) struct Shared {
     config: Config,
+    /// What `config` was built from, for [`Shared::with_merge_always_mine`].
+    builder: ConfigBuilder,
     reap_interval: Option<Duration>,
     /// `None` once closed.
     store: Mutex<Option<Arc<ProcessStore>>>,
@@ -41,6 +45,7 @@ impl Shared {
         wait(py, store.store())?.map_err(StoreError::from)?;
         let shared = Shared {
             config: settings.config,
+            builder: settings.builder,
             reap_interval: settings.reap_interval,
             store: Mutex::new(Some(store)),
             reaper: ProcessLocal::new(),
@@ -49,6 +54,29 @@ impl Shared {
             shared.start_reaper(py, Some(interval))?;
         }
         Ok(shared)
+    }
+
+    /// A store of this configuration whose merges take the saving request's value of `keys`
+    /// even under the policy "error" (the core's `merge_always_mine`): a framework's own
+    /// bookkeeping that every save rewrites. `None` when that changes nothing (merge is not
+    /// "error", or no keys), so the caller keeps this store. The copy has its own client and
+    /// memory of recent sessions, and no reaper.
+    fn with_merge_always_mine(&self, py: Python<'_>, keys: Vec<String>) -> PyResult<Option<Self>> {
+        if keys.is_empty() || self.config.merge() != Some(MergePolicy::Error) {
+            return Ok(None);
+        }
+        self.process_store()?;
+        let builder = self.builder.clone().merge_always_mine(keys);
+        let config = builder.clone().build().map_err(StoreError::from)?;
+        let store = Arc::new(ProcessStore::new(config.clone()));
+        wait(py, store.store())?.map_err(StoreError::from)?;
+        Ok(Some(Shared {
+            config,
+            builder,
+            reap_interval: None,
+            store: Mutex::new(Some(store)),
+            reaper: ProcessLocal::new(),
+        }))
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Arc<ProcessStore>>> {
@@ -172,6 +200,7 @@ fn set_options(
     if_absent: bool,
     if_present: bool,
     attributes: Option<&Bound<'_, PyAny>>,
+    loaded: Option<u64>,
 ) -> PyResult<SetOptions> {
     let condition = match (if_absent, if_present) {
         (false, false) => WriteCondition::Always,
@@ -187,6 +216,7 @@ fn set_options(
     Ok(SetOptions {
         condition,
         attributes: convert::attributes(attributes)?,
+        loaded,
     })
 }
 
@@ -372,10 +402,16 @@ with_store_options!(store_classes! {
         }
 
         /// Stores `data` (JSON text) under `sid` until `expires` (a datetime or epoch seconds;
-        /// None: now plus `default_lifetime`). `if_absent` / `if_present` make the write
-        /// conditional (ConflictError when the condition fails); `attributes` are written
-        /// beside the session.
-        #[pyo3(signature = (sid, data, expires = None, *, if_absent = false, if_present = false, attributes = None))]
+        /// None: now plus `default_lifetime`): "written", or "ended" when the session has ended
+        /// (destroyed moments ago, or older than `absolute_timeout`) and nothing was written, a
+        /// quiet no-op. `if_absent` / `if_present` make the write conditional (ConflictError
+        /// when the condition fails, an ended session included); `attributes` are written
+        /// beside the session. With `merge` on, `loaded` is the `version` of the session as
+        /// this request loaded it (`StoredSession.version`; after a save of this request, the
+        /// `SaveResult.version` it returned): a change another request saved meanwhile is
+        /// merged (ConflictError under "error" when both changed one key). `loaded=None` (a
+        /// session the request did not load) replaces what is stored.
+        #[pyo3(signature = (sid, data, expires = None, *, if_absent = false, if_present = false, attributes = None, loaded = None))]
         fn set(
             sid: Sid,
             data: SessionText,
@@ -383,11 +419,33 @@ with_store_options!(store_classes! {
             if_absent: bool,
             if_present: bool,
             attributes: Option<&Bound<'_, PyAny>>,
-        ) -> Nothing {
+            loaded: Option<u64>,
+        ) -> &'static str {
             let expires = convert::expiry(expires)?;
-            let options = set_options(if_absent, if_present, attributes)?;
+            let options = set_options(if_absent, if_present, attributes, loaded)?;
             move |s: CoreStore| async move {
-                s.set_with(&sid.0, &data.0, expires, options).await.map(|()| Nothing)
+                let saved = s.save(&sid.0, &data.0, expires, options).await?;
+                Ok(crate::values::set_outcome_str(saved.outcome))
+            }
+        }
+
+        /// `set`, returning a `SaveResult`: the outcome and, with `merge` on, the version
+        /// written, which a further save of the same session by the same request passes as
+        /// `loaded`.
+        #[pyo3(signature = (sid, data, expires = None, *, if_absent = false, if_present = false, attributes = None, loaded = None))]
+        fn save(
+            sid: Sid,
+            data: SessionText,
+            expires: Option<&Bound<'_, PyAny>>,
+            if_absent: bool,
+            if_present: bool,
+            attributes: Option<&Bound<'_, PyAny>>,
+            loaded: Option<u64>,
+        ) -> SaveResult {
+            let expires = convert::expiry(expires)?;
+            let options = set_options(if_absent, if_present, attributes, loaded)?;
+            move |s: CoreStore| async move {
+                Ok(SaveResult::from(s.save(&sid.0, &data.0, expires, options).await?))
             }
         }
 
@@ -411,9 +469,34 @@ with_store_options!(store_classes! {
             }
         }
 
-        /// Deletes the session `sid`; deleting a missing session is not an error.
+        /// Ends the session `sid` (one write): a tombstone that lives `tombstone_lifetime`, so
+        /// that a request that loaded the session before and saves it afterwards writes
+        /// nothing; a delete when `tombstone_lifetime` is 0. Ending a missing session is not an
+        /// error.
         fn destroy(sid: Sid) -> Nothing {
             move |s: CoreStore| async move { s.destroy(&sid.0).await.map(|()| Nothing) }
+        }
+
+        /// The live sessions of `user` (the value of `user_field` in the session: a str, or an
+        /// int as its digits), from the table's `user-index`: one Query per page, never a
+        /// scan. The index is eventually consistent: a session saved a moment ago may be
+        /// missing, one ended a moment ago may still be listed. ConfigError when `user_field`
+        /// is not set.
+        fn user_sessions(user: UserId) -> Vec<UserSession> {
+            move |s: CoreStore| async move {
+                let sessions = s.user_sessions(&user.0).await?;
+                Ok(sessions.into_iter().map(UserSession::from).collect::<Vec<_>>())
+            }
+        }
+
+        /// Ends every session `user_sessions(user)` lists but `keep` (a session id, usually
+        /// the current request's); returns how many it ended. One Query per page of the index
+        /// and one BatchWriteItem per 25 sessions.
+        #[pyo3(signature = (user, *, keep = None))]
+        fn end_user_sessions(user: UserId, keep: Option<Sid>) -> u64 {
+            move |s: CoreStore| async move {
+                s.end_user_sessions(&user.0, keep.as_ref().map(|k| k.0.as_str())).await
+            }
         }
 
         /// The ids of all live sessions of this store's prefix.
@@ -491,6 +574,32 @@ with_store_options!(store_classes! {
         #[getter]
         fn hash_key(&self) -> &str {
             self.shared.config.hash_key()
+        }
+
+        /// The `merge` policy: "mine" or "error"; None when versioned writes are off.
+        #[getter]
+        fn merge(&self) -> Option<&'static str> {
+            self.shared.config.merge().map(MergePolicy::as_str)
+        }
+
+        /// The session field that names the user (`user_field`), or None.
+        #[getter]
+        fn user_field(&self) -> Option<&str> {
+            self.shared.config.user_field()
+        }
+
+        /// For the framework integrations, not part of the API: this store, or (with
+        /// `merge="error"`) a copy of it whose merges always take the saving request's value
+        /// of `keys`, the framework's own bookkeeping that every save rewrites (starsessions'
+        /// `__metadata__`, express-session's `cookie`), so that it never conflicts.
+        fn _with_merge_always_mine(
+            slf: &Bound<'_, Self>,
+            keys: Vec<String>,
+        ) -> PyResult<Py<Self>> {
+            guard(|| match slf.get().shared.with_merge_always_mine(slf.py(), keys)? {
+                Some(shared) => Py::new(slf.py(), Self { shared }),
+                None => Ok(slf.clone().unbind()),
+            })
         }
 
         fn __repr__(&self) -> String {

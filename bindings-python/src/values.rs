@@ -1,11 +1,11 @@
-//! The value classes: `StoredSession`, `TouchResult`, `ReapReport`, `Credentials`, and the
-//! testing clock `ManualClock`.
+//! The value classes: `StoredSession`, `UserSession`, `TouchResult`, `ReapReport`,
+//! `Credentials`, and the testing clock `ManualClock`.
 
 use std::time::{Duration, SystemTime};
 
 use connect_dynamodb_core::{
-    ManualClock as CoreManualClock, ReapReport as CoreReapReport, SessionRecord, TouchOutcome,
-    Touched,
+    ManualClock as CoreManualClock, ReapReport as CoreReapReport, Saved, SessionRecord, SetOutcome,
+    TouchOutcome, Touched, UserSession as CoreUserSession,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyType;
@@ -13,7 +13,9 @@ use pyo3::types::PyType;
 use crate::convert;
 use crate::error::{StoreError, guard};
 
-/// A stored session: its JSON text and when it expires.
+/// A stored session: its JSON text, when it expires, when it was created (when the item
+/// records it: with `absolute_timeout` or `user_field` set), and the version `get` read (with
+/// `merge` on).
 ///
 /// Immutable. Its `repr`, like the core record's `Debug`, shows the size of the data, never the
 /// data.
@@ -27,16 +29,37 @@ impl From<SessionRecord> for StoredSession {
     }
 }
 
+/// An optional time as Python has it: an aware UTC `datetime`, or None.
+fn optional_datetime(py: Python<'_>, at: Option<SystemTime>) -> PyResult<Option<Bound<'_, PyAny>>> {
+    at.map(|at| convert::utc_datetime(py, at)).transpose()
+}
+
+/// The `isoformat()` of an optional time, or `None`, for a `repr`.
+fn iso(at: Option<Bound<'_, PyAny>>) -> PyResult<String> {
+    match at {
+        Some(at) => Ok(at.call_method0("isoformat")?.str()?.to_cow()?.into_owned()),
+        None => Ok("None".to_owned()),
+    }
+}
+
 #[pymethods]
 impl StoredSession {
-    /// A stored session of `data` (JSON text) expiring at `expires` (a datetime or epoch
-    /// seconds).
+    /// A stored session of `data` (JSON text) expiring at `expires`, created at `created`
+    /// (datetimes or epoch seconds; `created` may be None) and read at `version` (or None).
     #[new]
-    fn new(data: String, expires: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (data, expires, created = None, version = None))]
+    fn new(
+        data: String,
+        expires: &Bound<'_, PyAny>,
+        created: Option<&Bound<'_, PyAny>>,
+        version: Option<u64>,
+    ) -> PyResult<Self> {
         guard(|| {
             Ok(StoredSession(SessionRecord {
                 session: data,
                 expires_at: convert::required_expiry(expires)?,
+                created_at: convert::expiry(created)?,
+                version,
             }))
         })
     }
@@ -53,19 +76,125 @@ impl StoredSession {
         convert::utc_datetime(py, self.0.expires_at)
     }
 
+    /// When the session was created, an aware UTC `datetime`; None when the item does not
+    /// record it (written without `absolute_timeout` and `user_field`, or by another writer).
+    #[getter]
+    fn created<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime(py, self.0.created_at)
+    }
+
+    /// With `merge` on, the version `get` read (0 for an item written without versions, as
+    /// connect-dynamodb 3.x writes); None with `merge` off. A request that saves the session
+    /// passes it as `set(..., loaded=...)`, so that the store merges a concurrent change
+    /// against exactly what this request loaded.
+    #[getter]
+    fn version(&self) -> Option<u64> {
+        self.0.version
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let expires = self.expires(py)?.call_method0("isoformat")?;
+        let version = match self.0.version {
+            Some(v) => format!(", version={v}"),
+            None => String::new(),
+        };
         Ok(format!(
-            "StoredSession(<{} bytes of data>, expires={})",
+            "StoredSession(<{} bytes of data>, expires={}, created={}{version})",
             self.0.session.len(),
-            expires.str()?.to_cow()?
+            iso(Some(self.expires(py)?))?,
+            iso(self.created(py)?)?
         ))
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (String, f64))> {
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyType>, (String, f64, Option<f64>, Option<u64>))> {
         let this = slf.get();
         let secs = connect_dynamodb_core::expiry::epoch_secs(this.0.expires_at);
-        Ok((slf.get_type(), (this.0.session.clone(), secs)))
+        let created = this
+            .0
+            .created_at
+            .map(connect_dynamodb_core::expiry::epoch_secs);
+        Ok((
+            slf.get_type(),
+            (this.0.session.clone(), secs, created, this.0.version),
+        ))
+    }
+}
+
+/// One of a user's sessions, as `user_sessions` lists it: its id, when it expires and when it
+/// was created.
+///
+/// Immutable. Its `repr`, like the core's `Debug`, never shows the id: a session id is a
+/// bearer credential, and a repr ends up in logs.
+#[pyclass(frozen, eq, module = "connect_dynamodb", name = "UserSession")]
+#[derive(Debug, PartialEq)]
+pub(crate) struct UserSession(CoreUserSession);
+
+impl From<CoreUserSession> for UserSession {
+    fn from(session: CoreUserSession) -> Self {
+        UserSession(session)
+    }
+}
+
+#[pymethods]
+impl UserSession {
+    /// A user's session `id` expiring at `expires`, created at `created` (datetimes or epoch
+    /// seconds; `created` may be None).
+    #[new]
+    #[pyo3(signature = (id, expires, created = None))]
+    fn new(
+        id: String,
+        expires: &Bound<'_, PyAny>,
+        created: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            Ok(UserSession(CoreUserSession {
+                id,
+                expires_at: convert::required_expiry(expires)?,
+                created_at: convert::expiry(created)?,
+            }))
+        })
+    }
+
+    /// The session id (without the store's prefix): what `get` and `destroy` take.
+    #[getter]
+    fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// When the session expires: an aware `datetime` in UTC.
+    #[getter]
+    fn expires<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::utc_datetime(py, self.0.expires_at)
+    }
+
+    /// When the session was created, an aware UTC `datetime`; None when the item does not
+    /// record it.
+    #[getter]
+    fn created<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        optional_datetime(py, self.0.created_at)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "UserSession(id=<redacted>, expires={}, created={})",
+            iso(Some(self.expires(py)?))?,
+            iso(self.created(py)?)?
+        ))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyType>, (String, f64, Option<f64>))> {
+        let this = slf.get();
+        let secs = connect_dynamodb_core::expiry::epoch_secs(this.0.expires_at);
+        let created = this
+            .0
+            .created_at
+            .map(connect_dynamodb_core::expiry::epoch_secs);
+        Ok((slf.get_type(), (this.0.id.clone(), secs, created)))
     }
 }
 
@@ -107,20 +236,59 @@ impl TouchResult {
     /// The stored expiry after the touch, an aware UTC `datetime`; None when not found.
     #[getter]
     fn expires<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.expires_at
-            .map(|at| convert::utc_datetime(py, at))
-            .transpose()
+        optional_datetime(py, self.expires_at)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let expires = match self.expires(py)? {
-            Some(at) => at.call_method0("isoformat")?.str()?.to_cow()?.into_owned(),
-            None => "None".to_owned(),
-        };
         Ok(format!(
-            "TouchResult(outcome={:?}, expires={expires})",
-            self.outcome()
+            "TouchResult(outcome={:?}, expires={})",
+            self.outcome(),
+            iso(self.expires(py)?)?
         ))
+    }
+}
+
+/// What `save` did: `outcome` ("written" or "ended", as `set` returns it) and `version`, the
+/// version written (with `merge` on and the session written; otherwise None): the `loaded` of
+/// a further save of the same session by the same request.
+#[pyclass(frozen, eq, module = "connect_dynamodb", name = "SaveResult")]
+#[derive(Debug, PartialEq)]
+pub(crate) struct SaveResult(Saved);
+
+/// The token `set` returns for an outcome.
+pub(crate) fn set_outcome_str(outcome: SetOutcome) -> &'static str {
+    match outcome {
+        SetOutcome::Written => "written",
+        SetOutcome::Ended => "ended",
+    }
+}
+
+impl From<Saved> for SaveResult {
+    fn from(saved: Saved) -> Self {
+        SaveResult(saved)
+    }
+}
+
+#[pymethods]
+impl SaveResult {
+    /// "written", or "ended" when the session has ended and nothing was written.
+    #[getter]
+    fn outcome(&self) -> &'static str {
+        set_outcome_str(self.0.outcome)
+    }
+
+    /// The version written (with `merge` on and the session written), else None.
+    #[getter]
+    fn version(&self) -> Option<u64> {
+        self.0.version
+    }
+
+    fn __repr__(&self) -> String {
+        let version = self.0.version.map_or("None".to_owned(), |v| v.to_string());
+        format!(
+            "SaveResult(outcome={:?}, version={version})",
+            self.outcome()
+        )
     }
 }
 

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from connect_dynamodb import AsyncSessionStore, SessionStore
+
+# The counting proxy lives beside the framework tests, which also run it as a process.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "contrib"))
+import counting_proxy
 
 
 @pytest.fixture(scope="session")
@@ -26,21 +32,37 @@ def endpoint() -> str:
 
 
 @pytest.fixture
-def table_name() -> str:
-    """A table name no other test uses."""
-    return f"py-{uuid.uuid4().hex[:16]}"
+def table_name(dynamodb: Any) -> Iterator[str]:
+    """A table name no other test uses; the table, if the test made one, is deleted after it.
+    (DynamoDB Local slows down with every table that has TTL on: with a dozen of them, an index
+    added to a table by UpdateTable stays CREATING for minutes.)"""
+    name = f"py-{uuid.uuid4().hex[:16]}"
+    yield name
+    delete_table(dynamodb, name)
+
+
+def delete_table(dynamodb: Any, table: str) -> None:
+    """Deletes ``table`` if it exists."""
+    try:
+        dynamodb.delete_table(TableName=table)
+    except dynamodb.exceptions.ResourceNotFoundException:
+        pass
 
 
 def create_table_without_ttl(dynamodb: Any, table: str, hash_key: str = "id") -> None:
     """Creates ``table`` as the store would, but with TTL off: DynamoDB Local applies TTL, and
     its own deletions of expired items would race the reaper and ``clear`` in the tests that
-    count what those delete. (``create_table`` itself, TTL included, has tests of its own.)"""
-    dynamodb.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    count what those delete. (``create_table`` itself, TTL included, has tests of its own.)
+    A table the test made already is left as it is."""
+    try:
+        dynamodb.create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except dynamodb.exceptions.ResourceInUseException:
+        return
     dynamodb.get_waiter("table_exists").wait(
         TableName=table, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300}
     )
@@ -99,6 +121,14 @@ def store(store_factory: Callable[..., SessionStore]) -> SessionStore:
 def async_store(async_store_factory: Callable[..., AsyncSessionStore]) -> AsyncSessionStore:
     """An AsyncSessionStore with the default options on a fresh table."""
     return async_store_factory()
+
+
+@pytest.fixture
+def proxy(endpoint: str) -> Iterator[counting_proxy.CountingProxy]:
+    """A proxy in front of DynamoDB Local that counts requests by operation."""
+    p = counting_proxy.start(endpoint)
+    yield p
+    p.close()
 
 
 @pytest.fixture(scope="session")

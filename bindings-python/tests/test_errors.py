@@ -188,6 +188,21 @@ def test_auth_error_for_a_key_id_dynamodb_refuses(endpoint: str, table_name: str
         ({"max_attempts": 11}, "max_attempts"),
         ({"max_attempts": 2**70}, "max_attempts"),
         ({"scan_segments": 65}, "scan_segments"),
+        ({"tombstone_lifetime": -1}, "tombstone_lifetime"),
+        ({"tombstone_lifetime": math.nan}, "tombstone_lifetime"),
+        ({"tombstone_lifetime": dt.timedelta(days=365 * 101)}, "tombstone_lifetime"),
+        ({"merge": "theirs"}, "merge"),
+        ({"merge": "Mine"}, "merge"),
+        ({"merge": True}, "merge"),
+        ({"absolute_timeout": 0}, "absolute_timeout"),
+        ({"absolute_timeout": -60}, "absolute_timeout"),
+        ({"absolute_timeout": dt.timedelta(0)}, "absolute_timeout"),
+        ({"user_field": ""}, "user_field"),
+        ({"user_field": "passport..user"}, "user_field"),
+        ({"user_field": ".user"}, "user_field"),
+        ({"user_field": "u" * 256}, "user_field"),
+        ({"hash_key": "user", "user_field": "uid"}, "hash_key"),
+        ({"hash_key": "ended"}, "hash_key"),
     ],
 )
 def test_invalid_options_are_config_errors_naming_the_field(
@@ -227,6 +242,10 @@ def test_a_missing_region_without_endpoint_is_a_config_error(
         {"max_attempts": 2.0},
         {"scan_segments": True},
         {"connect_timeout": [1]},
+        {"tombstone_lifetime": "1h"},
+        {"absolute_timeout": [3600]},
+        {"user_field": 5},
+        {"user_field": True},
     ],
 )
 def test_wrong_option_types_are_type_errors(endpoint: str, options: dict[str, Any]) -> None:
@@ -303,9 +322,25 @@ def test_a_non_finite_float_attribute_is_an_invalid_argument(store: SessionStore
         store.set("s", "{}", attributes={"n": math.nan})
 
 
-def test_reserved_attribute_names_are_invalid_arguments(store: SessionStore) -> None:
-    with pytest.raises(InvalidArgumentError):
-        store.set("s", "{}", attributes={"sess": "x"})
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("sess", {}),
+        ("expires", {}),
+        ("type", {}),
+        ("ended", {}),  # tombstones are on by default
+        ("version", {"merge": "mine"}),
+        ("created", {"absolute_timeout": 3600}),
+        ("user", {"user_field": "uid"}),
+    ],
+)
+def test_reserved_attribute_names_are_invalid_arguments(
+    store_factory: Callable[..., SessionStore], name: str, options: dict[str, Any]
+) -> None:
+    """The store's own attributes; the optional ones while the option that writes them is on."""
+    store = store_factory(**options)
+    with pytest.raises(InvalidArgumentError, match=f"`{name}`"):
+        store.set("s", "{}", attributes={name: "x"})
 
 
 def test_a_panic_at_the_boundary_is_an_internal_error() -> None:
@@ -418,6 +453,10 @@ def test_every_core_config_field_names_a_python_option() -> None:
         ({"first_use": 1}, "first_use"),
         ({"first_use": "check", "create_table": True}, "first_use"),
         ({"billing": ("PROVISIONED", 5, 40001)}, "billing"),
+        ({"merge": "sometimes"}, "merge"),
+        ({"absolute_timeout": 0}, "absolute_timeout"),
+        ({"tombstone_lifetime": -1}, "tombstone_lifetime"),
+        ({"user_field": "a..b"}, "user_field"),
     ],
 )
 def test_more_invalid_options_name_the_python_option(

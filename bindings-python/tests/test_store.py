@@ -357,6 +357,10 @@ def test_stored_session_is_small_immutable_and_private() -> None:
     assert session != StoredSession("{}", at)
     copy = pickle.loads(pickle.dumps(session))
     assert copy == session and copy.expires == at
+    assert session.version is None
+    versioned = StoredSession("{}", at, None, 7)
+    assert versioned.version == 7 and versioned != StoredSession("{}", at)
+    assert pickle.loads(pickle.dumps(versioned)).version == 7
 
 
 def test_reap_report_value_semantics() -> None:
@@ -389,6 +393,28 @@ def test_options_left_none_take_the_cores_defaults(endpoint: str) -> None:
         "create_table",
         "clock",
     }
+
+
+def test_the_options_of_issue_11_and_their_defaults(endpoint: str) -> None:
+    defaults = connect_dynamodb.DEFAULTS
+    assert defaults["tombstone_lifetime"] == 3600  # on: a tombstone lives an hour
+    assert defaults["merge"] is None  # off
+    assert defaults["absolute_timeout"] is None  # off
+    assert defaults["user_field"] is None  # off
+    with SessionStore(endpoint=endpoint) as store:
+        assert (store.merge, store.user_field) == (None, None)
+    for merge, policy in (("off", None), ("mine", "mine"), ("error", "error"), (None, None)):
+        with SessionStore(endpoint=endpoint, merge=merge) as store:
+            assert store.merge == policy
+    with SessionStore(
+        endpoint=endpoint,
+        tombstone_lifetime=dt.timedelta(minutes=5),
+        absolute_timeout=dt.timedelta(hours=8),
+        user_field="passport.user",
+    ) as store:
+        assert store.user_field == "passport.user"
+    with SessionStore(endpoint=endpoint, tombstone_lifetime=0, absolute_timeout=0.5) as store:
+        assert store.merge is None
 
 
 def test_a_missing_table_is_created_on_first_use_by_default(

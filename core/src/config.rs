@@ -11,7 +11,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 
 use crate::error::{Error, Result};
 use crate::expiry::{Clock, SharedClock};
-use crate::item::{ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE};
+use crate::item::{
+    ATTR_CREATED, ATTR_ENDED, ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, ATTR_USER, ATTR_VERSION,
+};
 
 /// The default table name, as in connect-dynamodb.
 pub const DEFAULT_TABLE: &str = "sessions";
@@ -55,6 +57,21 @@ pub const MAX_CAPACITY: i64 = 40_000;
 /// What a store does about its table on first use, by default: check it, and create it when
 /// it is missing (see [`FirstUse`]).
 pub const DEFAULT_FIRST_USE: FirstUse = FirstUse::Create;
+
+/// How long a destroyed session's tombstone lives, by default: one hour. A request that loaded
+/// the session before it was destroyed and saves it afterwards finds the tombstone and writes
+/// nothing, so the tombstone must outlive the slowest request. An hour is four times AWS
+/// Lambda's longest run (15 minutes) and sixty times the idle timeout of an Application Load
+/// Balancer, API Gateway (29 s) and gunicorn (30 s) by default; the tombstone costs one small
+/// item for that hour, and DynamoDB's TTL deletes it afterwards.
+pub const DEFAULT_TOMBSTONE_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// How many times a save is tried when its condition meets a concurrent change (versioned
+/// writes, a creation time this process did not know): the first write and its retries.
+/// Ten: requests of one session saving at the same moment each win one round, so ten of them
+/// all get through.
+pub const MAX_SAVE_ATTEMPTS: u32 = 10;
+/// The longest path of `user_field`, in bytes.
+pub const MAX_USER_FIELD_BYTES: usize = 255;
 
 /// The longest lifetime, throttle or reaper interval the store accepts: 100 years.
 pub const MAX_SPAN: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
@@ -119,11 +136,19 @@ pub enum ConfigField {
     MaxAttempts,
     /// `scan_segments`
     ScanSegments,
+    /// `tombstone_lifetime`
+    TombstoneLifetime,
+    /// `merge`
+    Merge,
+    /// `absolute_timeout`
+    AbsoluteTimeout,
+    /// `user_field`
+    UserField,
 }
 
 impl ConfigField {
     /// Every field.
-    pub const ALL: [ConfigField; 23] = [
+    pub const ALL: [ConfigField; 27] = [
         ConfigField::Table,
         ConfigField::HashKey,
         ConfigField::Prefix,
@@ -147,6 +172,10 @@ impl ConfigField {
         ConfigField::OperationTimeout,
         ConfigField::MaxAttempts,
         ConfigField::ScanSegments,
+        ConfigField::TombstoneLifetime,
+        ConfigField::Merge,
+        ConfigField::AbsoluteTimeout,
+        ConfigField::UserField,
     ];
 
     /// The field's name in the Rust API (the [`ConfigBuilder`] method), e.g. `"hash_key"`.
@@ -175,6 +204,10 @@ impl ConfigField {
             ConfigField::OperationTimeout => "operation_timeout",
             ConfigField::MaxAttempts => "max_attempts",
             ConfigField::ScanSegments => "scan_segments",
+            ConfigField::TombstoneLifetime => "tombstone_lifetime",
+            ConfigField::Merge => "merge",
+            ConfigField::AbsoluteTimeout => "absolute_timeout",
+            ConfigField::UserField => "user_field",
         }
     }
 
@@ -232,7 +265,8 @@ impl fmt::Display for ConfigField {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FirstUse {
     /// Check the table with DescribeTable and create it when missing (as
-    /// [`create_table`](crate::SessionStore::create_table) does).
+    /// [`create_table`](crate::SessionStore::create_table) does). With `user_field` set, an
+    /// existing table without the `user-index` gets it, and the call waits until it is ACTIVE.
     #[default]
     Create,
     /// Check the table with DescribeTable; a missing table is `TABLE_NOT_FOUND`.
@@ -265,6 +299,50 @@ impl FirstUse {
                     ConfigField::FirstUse,
                     "must be \"create\", \"check\" or \"nothing\"",
                 )
+            })
+    }
+}
+
+/// Versioned writes and how a save that meets a concurrent change of the same session is
+/// resolved (the `merge` setting; off by default).
+///
+/// With it on, every item carries a `version`; a save is conditional on the version this
+/// process loaded, and when another request saved in between, the store reads the session
+/// again and merges at the top level of the session object: the keys this request changed
+/// (against what it loaded) are applied onto the current session, the keys it did not change
+/// keep the other request's values, and a key both changed is decided by the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergePolicy {
+    /// A key both requests changed takes this request's value.
+    Mine,
+    /// A key both requests changed fails the save with `CONFLICT`; nothing is written.
+    Error,
+}
+
+impl MergePolicy {
+    /// Every policy.
+    pub const ALL: [MergePolicy; 2] = [MergePolicy::Mine, MergePolicy::Error];
+
+    /// The policy's name where a face takes it as text: `"mine"` or `"error"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MergePolicy::Mine => "mine",
+            MergePolicy::Error => "error",
+        }
+    }
+
+    /// The `merge` setting named `name`: `"off"` (versioned writes off), `"mine"` or
+    /// `"error"`; `INVALID_CONFIG` on `merge` for any other text.
+    pub fn from_name(name: &str) -> Result<Option<MergePolicy>> {
+        if name == "off" {
+            return Ok(None);
+        }
+        MergePolicy::ALL
+            .into_iter()
+            .find(|p| p.as_str() == name)
+            .map(Some)
+            .ok_or_else(|| {
+                Error::invalid_config(ConfigField::Merge, "must be \"off\", \"mine\" or \"error\"")
             })
     }
 }
@@ -356,6 +434,11 @@ pub struct Config {
     pub(crate) operation_timeout: Duration,
     pub(crate) max_attempts: u32,
     pub(crate) scan_segments: u32,
+    pub(crate) tombstone_lifetime: Duration,
+    pub(crate) merge: Option<MergePolicy>,
+    pub(crate) absolute_timeout: Option<Duration>,
+    pub(crate) user_field: Option<String>,
+    pub(crate) merge_always_mine: Vec<String>,
 }
 
 impl fmt::Debug for Config {
@@ -389,6 +472,11 @@ impl fmt::Debug for Config {
             .field("operation_timeout", &self.operation_timeout)
             .field("max_attempts", &self.max_attempts)
             .field("scan_segments", &self.scan_segments)
+            .field("tombstone_lifetime", &self.tombstone_lifetime)
+            .field("merge", &self.merge)
+            .field("absolute_timeout", &self.absolute_timeout)
+            .field("user_field", &self.user_field)
+            .field("merge_always_mine", &self.merge_always_mine)
             .finish()
     }
 }
@@ -416,6 +504,11 @@ impl Default for Config {
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             scan_segments: DEFAULT_SCAN_SEGMENTS,
+            tombstone_lifetime: DEFAULT_TOMBSTONE_LIFETIME,
+            merge: None,
+            absolute_timeout: None,
+            user_field: None,
+            merge_always_mine: Vec::new(),
         }
     }
 }
@@ -495,6 +588,37 @@ impl Config {
     /// Attempts per request.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
+    }
+    /// How long a destroyed session's tombstone lives; zero when `destroy` deletes the item.
+    pub fn tombstone_lifetime(&self) -> Duration {
+        self.tombstone_lifetime
+    }
+    /// Whether saves are versioned, and the policy for a key two requests both changed.
+    pub fn merge(&self) -> Option<MergePolicy> {
+        self.merge
+    }
+    /// The absolute lifetime of a session from its creation, when set.
+    pub fn absolute_timeout(&self) -> Option<Duration> {
+        self.absolute_timeout
+    }
+    /// The path of the session field that names the session's user, when set.
+    pub fn user_field(&self) -> Option<&str> {
+        self.user_field.as_deref()
+    }
+    /// The session keys a merge always takes from the saving request (see
+    /// [`ConfigBuilder::merge_always_mine`]).
+    pub fn merge_always_mine(&self) -> &[String] {
+        &self.merge_always_mine
+    }
+    /// Whether items record their creation time (`created`): for the absolute timeout and for
+    /// listing a user's sessions.
+    pub fn records_creation(&self) -> bool {
+        self.absolute_timeout.is_some() || self.user_field.is_some()
+    }
+    /// The earliest creation time, in epoch seconds, of a session that is live at `now` under
+    /// the absolute timeout; `None` without one.
+    pub(crate) fn oldest_created(&self, now: f64) -> Option<f64> {
+        self.absolute_timeout.map(|t| now - t.as_secs_f64())
     }
     /// The current time on the store's clock.
     pub fn now(&self) -> std::time::SystemTime {
@@ -628,6 +752,44 @@ impl ConfigBuilder {
         self
     }
 
+    /// How long a destroyed session's tombstone lives (default one hour; zero turns tombstones
+    /// off, and `destroy` deletes the item as connect-dynamodb 3.x does). Until it ends, a
+    /// `set` or `touch` of that id writes nothing: a request that loaded the session before it
+    /// was destroyed cannot bring it back.
+    pub fn tombstone_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.tombstone_lifetime = lifetime;
+        self
+    }
+    /// Versioned writes with a three-way merge on a concurrent change (default `None`: off).
+    /// See [`MergePolicy`].
+    pub fn merge(mut self, policy: Option<MergePolicy>) -> Self {
+        self.config.merge = policy;
+        self
+    }
+    /// Top-level session keys that a merge always takes from the saving request, even when
+    /// another request changed them too and the policy is [`MergePolicy::Error`]: a
+    /// framework's own bookkeeping that every save rewrites, such as express-session's
+    /// `cookie`. Set by a face for its framework, not a user option.
+    pub fn merge_always_mine(mut self, keys: Vec<String>) -> Self {
+        self.config.merge_always_mine = keys;
+        self
+    }
+    /// An absolute lifetime from the session's creation (default `None`: none). `get` refuses
+    /// a session older than this however active it is; `set` and `touch` never extend it.
+    pub fn absolute_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.absolute_timeout = timeout;
+        self
+    }
+    /// The session field that names the session's user (default `None`), as a dotted path into
+    /// the session object: `passport.user`, `userId`, `_auth_user_id`. The store writes its
+    /// value (a string or a whole number) to the item's `user` attribute, which a global
+    /// secondary index makes searchable for [`user_sessions`](crate::SessionStore::user_sessions)
+    /// and [`end_user_sessions`](crate::SessionStore::end_user_sessions).
+    pub fn user_field(mut self, field: Option<String>) -> Self {
+        self.config.user_field = field;
+        self
+    }
+
     /// Validates the settings.
     pub fn build(self) -> Result<Config> {
         let c = self.config;
@@ -643,6 +805,37 @@ impl ConfigBuilder {
                 ConfigField::HashKey,
                 "must differ from the item's own attributes `expires`, `type` and `sess`",
             ));
+        }
+        // The attributes the configured features write: a hash key of the same name is refused
+        // only when the feature is on, so a connect-dynamodb 3.x table keyed `user` still works.
+        for (on, attribute, what) in [
+            (
+                !c.tombstone_lifetime.is_zero(),
+                ATTR_ENDED,
+                "marks the tombstone of an ended session",
+            ),
+            (
+                c.merge.is_some(),
+                ATTR_VERSION,
+                "holds the version of versioned writes",
+            ),
+            (
+                c.records_creation(),
+                ATTR_CREATED,
+                "holds the creation time of every session",
+            ),
+            (
+                c.user_field.is_some(),
+                ATTR_USER,
+                "holds the user of every session",
+            ),
+        ] {
+            if on && c.hash_key == attribute {
+                return Err(Error::invalid_config(
+                    ConfigField::HashKey,
+                    format_args!("must differ from `{attribute}`, which {what} with these options"),
+                ));
+            }
         }
         if c.prefix.len() > 1024 {
             return Err(Error::invalid_config(
@@ -751,8 +944,39 @@ impl ConfigBuilder {
                 "must be 1 to 64",
             ));
         }
+        if c.tombstone_lifetime > MAX_SPAN {
+            return Err(Error::invalid_config(
+                ConfigField::TombstoneLifetime,
+                "must be at most 100 years",
+            ));
+        }
+        if let Some(timeout) = c.absolute_timeout
+            && (timeout.is_zero() || timeout > MAX_SPAN)
+        {
+            return Err(Error::invalid_config(
+                ConfigField::AbsoluteTimeout,
+                "must be more than zero and at most 100 years",
+            ));
+        }
+        if let Some(field) = &c.user_field {
+            validate_user_field(field)?;
+        }
         Ok(c)
     }
+}
+
+/// A user field is a dotted path of one or more non-empty names, 1 to 255 bytes in all.
+fn validate_user_field(field: &str) -> Result<()> {
+    if field.is_empty() || field.len() > MAX_USER_FIELD_BYTES || field.split('.').any(str::is_empty)
+    {
+        return Err(Error::invalid_config(
+            ConfigField::UserField,
+            format_args!(
+                "must be a dotted path of non-empty names (`passport.user`), 1 to {MAX_USER_FIELD_BYTES} bytes"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn validate_table(table: &str) -> Result<()> {
@@ -815,6 +1039,35 @@ mod tests {
         assert_eq!(c.connect_timeout(), Duration::from_secs(2));
         assert_eq!(c.attempt_timeout(), Duration::from_secs(3));
         assert_eq!(c.operation_timeout(), Duration::from_secs(8));
+        // Tombstones on (an hour); versioned writes, absolute timeout and user index off.
+        assert_eq!(c.tombstone_lifetime(), Duration::from_secs(3600));
+        assert_eq!(c.merge(), None);
+        assert_eq!(c.absolute_timeout(), None);
+        assert_eq!(c.user_field(), None);
+        assert!(!c.records_creation());
+        // A 3.x table keyed `user` keeps working while the user index is off.
+        assert!(Config::builder().hash_key("user").build().is_ok());
+        // Tombstones off: a table keyed `ended` works too.
+        assert!(
+            Config::builder()
+                .hash_key("ended")
+                .tombstone_lifetime(Duration::ZERO)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn merge_policies_by_name() {
+        assert_eq!(MergePolicy::from_name("off").expect("off"), None);
+        for policy in MergePolicy::ALL {
+            assert_eq!(
+                MergePolicy::from_name(policy.as_str()).expect("named"),
+                Some(policy)
+            );
+        }
+        let err = MergePolicy::from_name("theirs").expect_err("unknown");
+        assert_eq!(err.config_field(), Some(ConfigField::Merge));
     }
 
     #[test]
@@ -844,6 +1097,10 @@ mod tests {
             ConfigField::OperationTimeout => 20,
             ConfigField::MaxAttempts => 21,
             ConfigField::ScanSegments => 22,
+            ConfigField::TombstoneLifetime => 23,
+            ConfigField::Merge => 24,
+            ConfigField::AbsoluteTimeout => 25,
+            ConfigField::UserField => 26,
         };
         let mut seen = [false; ConfigField::ALL.len()];
         for field in ConfigField::ALL {
@@ -915,6 +1172,33 @@ mod tests {
                 "`credentials_provider`",
             ),
             (Config::builder().scan_segments(65), "`scan_segments`"),
+            (
+                Config::builder().tombstone_lifetime(Duration::from_secs(u64::MAX)),
+                "`tombstone_lifetime`",
+            ),
+            (
+                Config::builder().absolute_timeout(Some(Duration::ZERO)),
+                "`absolute_timeout`",
+            ),
+            (
+                Config::builder().user_field(Some("passport..user".into())),
+                "`user_field`",
+            ),
+            (
+                Config::builder().user_field(Some(String::new())),
+                "`user_field`",
+            ),
+            (
+                Config::builder().user_field(Some("u".repeat(256))),
+                "`user_field`",
+            ),
+            (Config::builder().hash_key("ended"), "`hash_key`"),
+            (
+                Config::builder()
+                    .hash_key("user")
+                    .user_field(Some("userId".into())),
+                "`hash_key`",
+            ),
         ];
         for (builder, field) in cases {
             let message = field_of(builder.build().expect_err(field));

@@ -35,6 +35,14 @@
 //! - An expired session is never returned, however late DynamoDB's TTL deletes it.
 //! - `touch` never re-creates a destroyed or expired session, and writes nothing when the new
 //!   expiry is within the touch throttle of the stored one.
+//! - A late `set` never brings back a session destroyed moments ago: `destroy` leaves a
+//!   tombstone for `tombstone_lifetime` (an hour by default), and the save is
+//!   [`SetOutcome::Ended`].
+//! - With `merge` on, concurrent saves of one session lose no update: writes are versioned and
+//!   a conflict is merged key by key (see [`MergePolicy`]).
+//! - With `absolute_timeout` set, no session outlives its creation by more than that.
+//! - With `user_field` set, a user's sessions are listed and ended through a global secondary
+//!   index ([`SessionStore::user_sessions`], [`SessionStore::end_user_sessions`]).
 //! - Reads are strongly consistent unless configured otherwise.
 //! - `ids`, `all`, `length` and `clear` see only this store's prefix and follow every scan page.
 //! - Every failure is an [`Error`] with a stable [`ErrorKind`] token; no input panics.
@@ -47,6 +55,8 @@ mod config;
 mod error;
 pub mod expiry;
 mod item;
+mod memory;
+mod merge;
 mod reaper;
 mod store;
 mod table;
@@ -55,19 +65,22 @@ pub use config::{
     Billing, Config, ConfigBuilder, ConfigField, Credentials, DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CREATE_WAIT, DEFAULT_FIRST_USE, DEFAULT_HASH_KEY,
     DEFAULT_LIFETIME, DEFAULT_MAX_ATTEMPTS, DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX,
-    DEFAULT_READ_CAPACITY, DEFAULT_SCAN_SEGMENTS, DEFAULT_TABLE, DEFAULT_TOUCH_AFTER,
-    DEFAULT_WRITE_CAPACITY, FirstUse, MAX_ATTEMPTS_RANGE, MAX_CAPACITY, MAX_SPAN, MAX_TIMEOUT,
-    MIN_REAP_INTERVAL, SCAN_SEGMENTS_RANGE,
+    DEFAULT_READ_CAPACITY, DEFAULT_SCAN_SEGMENTS, DEFAULT_TABLE, DEFAULT_TOMBSTONE_LIFETIME,
+    DEFAULT_TOUCH_AFTER, DEFAULT_WRITE_CAPACITY, FirstUse, MAX_ATTEMPTS_RANGE, MAX_CAPACITY,
+    MAX_SAVE_ATTEMPTS, MAX_SPAN, MAX_TIMEOUT, MAX_USER_FIELD_BYTES, MIN_REAP_INTERVAL, MergePolicy,
+    SCAN_SEGMENTS_RANGE,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use expiry::{Clock, ManualClock, SystemClock};
 pub use item::{
-    ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, ItemAttribute, MAX_ITEM_BYTES, SessionRecord, TYPE_VALUE,
-    decode_item,
+    ATTR_CREATED, ATTR_ENDED, ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, ATTR_USER, ATTR_VERSION,
+    ItemAttribute, MAX_ITEM_BYTES, MAX_USER_BYTES, MAX_VERSION, SessionRecord, TOMBSTONE_SESS,
+    TYPE_VALUE, USER_INDEX, decode_item,
 };
 pub use reaper::ReaperHandle;
 pub use store::{
-    ReapReport, SessionStore, SetOptions, TouchOutcome, Touched, WriteCondition, build_client,
+    ReapReport, Saved, SessionStore, SetOptions, SetOutcome, TouchOutcome, Touched, UserSession,
+    WriteCondition, build_client,
 };
 pub use table::{TableProblem, TableReport, TableSetup};
 

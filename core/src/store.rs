@@ -11,21 +11,26 @@ use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TableStatus, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, PutRequest, ReturnValuesOnConditionCheckFailure, TableStatus,
+    WriteRequest,
+};
 use aws_smithy_http_client::tls;
 use futures_util::future::try_join_all;
 
-use crate::config::{Config, ConfigField, FirstUse, MAX_KEY_BYTES};
+use crate::config::{Config, ConfigField, FirstUse, MAX_KEY_BYTES, MAX_SAVE_ATTEMPTS, MergePolicy};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry;
 use crate::item::{
-    self, ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, Condition, ItemAttribute, SessionRecord, TYPE_VALUE,
+    self, ATTR_CREATED, ATTR_ENDED, ATTR_EXPIRES, ATTR_SESS, ATTR_TYPE, ATTR_USER, ATTR_VERSION,
+    Condition, ItemAttribute, MAX_USER_BYTES, MAX_VERSION, SessionRecord, Stored, TOMBSTONE_SESS,
+    TYPE_VALUE, USER_INDEX,
 };
+use crate::memory::{Load, SessionMemory};
+use crate::merge;
 
-/// How many sessions' stored expiries a store remembers for touch throttling, per generation
-/// (two generations are kept, so between this and twice this many).
-const EXPIRY_MEMORY: usize = 32 * 1024;
 /// How often `clear` and the reaper retry unprocessed batch deletes before giving up.
 const MAX_BATCH_RETRIES: u32 = 10;
 /// DynamoDB's limit of requests in one BatchWriteItem.
@@ -53,13 +58,30 @@ pub struct SetOptions {
     /// Attributes written beside the session. Their names must differ from the hash key,
     /// `expires`, `type` and `sess`.
     pub attributes: Vec<(String, ItemAttribute)>,
+    /// With versioned writes on (`merge`): the [`version`](SessionRecord::version) of the
+    /// session this request loaded. The save is conditional on it; when another request saved
+    /// in between, the store merges this request's changes (against what it loaded) onto the
+    /// stored session. `None` for a session the request did not load (a new one): it replaces
+    /// what is stored.
+    pub loaded: Option<u64>,
 }
 
 impl From<WriteCondition> for SetOptions {
     fn from(condition: WriteCondition) -> Self {
         SetOptions {
             condition,
-            attributes: Vec::new(),
+            ..SetOptions::default()
+        }
+    }
+}
+
+impl SetOptions {
+    /// A plain save of a session loaded at `version` (what [`SessionStore::get`] returned in
+    /// [`SessionRecord::version`]); `None` as if not loaded.
+    pub fn loaded(version: Option<u64>) -> Self {
+        SetOptions {
+            loaded: version,
+            ..SetOptions::default()
         }
     }
 }
@@ -107,7 +129,7 @@ pub struct SessionStore {
 struct Inner {
     client: Client,
     config: Config,
-    expiries: Mutex<ExpiryMemory>,
+    memory: Mutex<SessionMemory>,
     reaping: tokio::sync::Mutex<()>,
     /// Set once the first-use table check ([`FirstUse`]) has passed.
     table_ready: tokio::sync::OnceCell<()>,
@@ -191,7 +213,7 @@ impl SessionStore {
             inner: Arc::new(Inner {
                 client,
                 config,
-                expiries: Mutex::new(ExpiryMemory::default()),
+                memory: Mutex::new(SessionMemory::default()),
                 reaping: tokio::sync::Mutex::new(()),
                 table_ready: tokio::sync::OnceCell::new(),
             }),
@@ -255,10 +277,30 @@ impl SessionStore {
     }
 
     /// The session `sid`, or `None` when there is none, it has expired (however late
-    /// DynamoDB's TTL deletes it), or its item is a ghost or unreadable.
+    /// DynamoDB's TTL deletes it), it was destroyed (a tombstone), it is older than the
+    /// absolute timeout, or its item is a ghost or unreadable.
     pub async fn get(&self, sid: &str) -> Result<Option<SessionRecord>> {
         let key = self.key(sid)?;
         self.ensure_table().await?;
+        let stored = self
+            .read_item(key, self.inner.config.consistent_read)
+            .await?;
+        let merging = self.inner.config.merge.is_some();
+        Ok(match self.remember_read(sid, stored) {
+            Stored::Live {
+                mut record,
+                version,
+                ..
+            } => {
+                record.version = merging.then_some(version);
+                Some(record)
+            }
+            _ => None,
+        })
+    }
+
+    /// Reads the item under `key` with the attributes the store decides on.
+    async fn read_item(&self, key: String, consistent: bool) -> Result<Stored> {
         let c = &self.inner.config;
         let out = self
             .inner
@@ -266,98 +308,327 @@ impl SessionStore {
             .get_item()
             .table_name(&c.table)
             .key(&c.hash_key, AttributeValue::S(key))
-            .consistent_read(c.consistent_read)
-            .projection_expression("#e, #s")
+            .consistent_read(consistent)
+            .projection_expression("#e, #s, #ended, #v, #c")
             .expression_attribute_names("#e", ATTR_EXPIRES)
             .expression_attribute_names("#s", ATTR_SESS)
+            .expression_attribute_names("#ended", ATTR_ENDED)
+            .expression_attribute_names("#v", ATTR_VERSION)
+            .expression_attribute_names("#c", ATTR_CREATED)
             .send()
             .await
             .map_err(|e| Error::from_sdk("GetItem", e))?;
-        let record = out.item.and_then(|i| item::decode(i, self.now_secs()));
-        let mut memory = self.expiries();
-        match &record {
-            Some(r) => memory.remember(sid, expiry::epoch_secs(r.expires_at)),
-            None => memory.forget(sid),
+        let now = self.now_secs();
+        Ok(item::read(
+            out.item,
+            now,
+            self.inner.config.oldest_created(now),
+        ))
+    }
+
+    /// Remembers what a read of `sid` found (forgets it when there is no live session).
+    fn remember_read(&self, sid: &str, stored: Stored) -> Stored {
+        let mut memory = self.memory();
+        match &stored {
+            Stored::Live {
+                record,
+                version,
+                created,
+            } => {
+                let load = self.inner.config.merge.is_some().then(|| Load {
+                    version: *version,
+                    session: Arc::from(record.session.as_str()),
+                    own: None,
+                });
+                memory.saw(sid, expiry::epoch_secs(record.expires_at), *created, load);
+            }
+            _ => memory.forget(sid),
         }
-        Ok(record)
+        stored
     }
 
     /// Stores `session` (JSON text) under `sid` until `expires_at`, or for the configured
-    /// default lifetime when `None`. Replaces whatever was stored.
+    /// default lifetime when `None`. Replaces whatever was stored, except a tombstone: a
+    /// session destroyed moments ago stays destroyed, and the save is
+    /// [`SetOutcome::Ended`]. With versioned writes on, a concurrent change is merged.
     pub async fn set(
         &self,
         sid: &str,
         session: &str,
         expires_at: Option<SystemTime>,
-    ) -> Result<()> {
+    ) -> Result<SetOutcome> {
         self.set_with(sid, session, expires_at, WriteCondition::Always)
             .await
     }
 
     /// [`set`](Self::set) with a condition and extra attributes (`SetOptions`, or just a
     /// [`WriteCondition`]). A failed condition is a `CONFLICT` error and leaves the stored item
-    /// as it was.
+    /// as it was; a tombstone fails [`WriteCondition::IfPresent`] and
+    /// [`WriteCondition::IfAbsent`] too.
+    ///
+    /// One conditional PutItem. Only when the condition meets a change this process did not
+    /// see (another request's versioned save, a creation time it did not know) does it read the
+    /// item and write again, at most [`MAX_SAVE_ATTEMPTS`](crate::MAX_SAVE_ATTEMPTS) times.
     pub async fn set_with(
         &self,
         sid: &str,
         session: &str,
         expires_at: Option<SystemTime>,
         options: impl Into<SetOptions>,
-    ) -> Result<()> {
+    ) -> Result<SetOutcome> {
+        Ok(self.save(sid, session, expires_at, options).await?.outcome)
+    }
+
+    /// [`set_with`](Self::set_with), also reporting the version written (versioned writes
+    /// on): a request that saves twice hands that to its second save as
+    /// [`SetOptions::loaded`], so the second save does not merge against the first.
+    pub async fn save(
+        &self,
+        sid: &str,
+        session: &str,
+        expires_at: Option<SystemTime>,
+        options: impl Into<SetOptions>,
+    ) -> Result<Saved> {
         let SetOptions {
             condition,
             attributes,
+            loaded,
         } = options.into();
         let key = self.key(sid)?;
+        if loaded.is_some_and(|v| v > MAX_VERSION) {
+            return Err(Error::invalid_argument(format!(
+                "a loaded version is at most {MAX_VERSION}: pass back what `get` returned"
+            )));
+        }
         let c = &self.inner.config;
-        item::check_session(&c.hash_key, &key, session, &attributes)?;
+        item::check_session(
+            &c.hash_key,
+            &key,
+            session,
+            &attributes,
+            &item::own_attributes(c),
+        )?;
         let now = self.now_secs();
-        let (expires, expires_secs) = expiry::encode(self.expiry_or_default(expires_at))?;
+        let (_, wanted_expires) = expiry::encode(self.expiry_or_default(expires_at))?;
         self.ensure_table().await?;
+
+        let mut plan = self.plan_save(sid, session, loaded, now)?;
+        for attempt in 0..MAX_SAVE_ATTEMPTS {
+            if attempt > 1 {
+                // Many saves of one session at once: spread the retries out.
+                tokio::time::sleep(backoff(attempt - 1)).await;
+            }
+            let Some(expires) = plan.expires(wanted_expires, now, c) else {
+                // Older than the absolute timeout: the session has ended.
+                self.memory().forget(sid);
+                return self.ended(condition).map(Saved::from);
+            };
+            let refused = match self
+                .put_session(&key, &plan, expires, condition, now, &attributes)
+                .await?
+            {
+                None => {
+                    // What this save wrote is the base of the request's next save.
+                    let load = plan.version.map(|(_, next)| Load {
+                        version: next,
+                        session: Arc::from(plan.session.as_str()),
+                        own: (plan.session != session).then(|| Arc::from(session)),
+                    });
+                    self.memory().saw(sid, expires, plan.created, load);
+                    return Ok(Saved {
+                        outcome: SetOutcome::Written,
+                        version: plan.version.map(|(_, next)| next),
+                    });
+                }
+                Some(refused) => refused,
+            };
+            // Something this process did not know is stored. DynamoDB returns the item that
+            // failed the condition; only a missing item (which only an update-only save or
+            // an expected version fails on) is read again, to be sure.
+            let current = match refused {
+                Some(item) => {
+                    let now = self.now_secs();
+                    item::read(Some(item), now, c.oldest_created(now))
+                }
+                None => self.read_item(key.clone(), true).await?,
+            };
+            match (&current, condition) {
+                (Stored::Tombstone, _) => {
+                    self.memory().forget(sid);
+                    return self.ended(condition).map(Saved::from);
+                }
+                (Stored::Live { .. }, WriteCondition::IfAbsent) => {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "a live session with this id already exists",
+                    ));
+                }
+                (Stored::Absent { .. }, WriteCondition::IfPresent) => {
+                    self.memory().forget(sid);
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "the session no longer exists",
+                    ));
+                }
+                _ => {}
+            }
+            plan.rebase(current, c, &key, !attributes.is_empty())?;
+        }
+        Err(Error::new(
+            ErrorKind::Conflict,
+            format!("the session kept changing under {MAX_SAVE_ATTEMPTS} attempts to save it"),
+        ))
+    }
+
+    /// What a save meeting an ended session (a tombstone, or past the absolute timeout)
+    /// returns: a quiet no-op, or `CONFLICT` for a conditional write.
+    fn ended(&self, condition: WriteCondition) -> Result<SetOutcome> {
+        match condition {
+            WriteCondition::Always => Ok(SetOutcome::Ended),
+            WriteCondition::IfAbsent => Err(Error::new(
+                ErrorKind::Conflict,
+                "a session with this id ended moments ago",
+            )),
+            WriteCondition::IfPresent => Err(Error::new(
+                ErrorKind::Conflict,
+                "the session no longer exists",
+            )),
+        }
+    }
+
+    /// The first attempt of a save, from what this process remembers of the session and the
+    /// version the request `loaded`.
+    fn plan_save(
+        &self,
+        sid: &str,
+        session: &str,
+        loaded: Option<u64>,
+        now: f64,
+    ) -> Result<SavePlan> {
+        let c = &self.inner.config;
+        let memory = self.memory();
+        let seen = memory.recall(sid);
+        let created = c
+            .records_creation()
+            .then(|| seen.and_then(|s| s.created).unwrap_or(now.floor()));
+        let loads = seen.map_or(&[][..], |s| &s.loads[..]);
+        let newest = loads.iter().map(|l| l.version).max().unwrap_or(0);
+        let mut session = session.to_owned();
+        let (base, version) = match (c.merge, loaded) {
+            (None, _) => (None, None),
+            // Loaded at `v`: expect `v`, and merge from what was loaded when it is remembered.
+            (Some(policy), Some(v)) => {
+                let base = match loads.iter().find(|l| l.version == v) {
+                    None => Base::Forgotten,
+                    Some(load) => {
+                        // `v` is this request's own earlier save, which merged other requests'
+                        // changes into what it wrote: the request's session still lacks them,
+                        // so bring them in before anything is written.
+                        if let Some(own) = &load.own {
+                            session = merge::merge(
+                                own,
+                                &session,
+                                &load.session,
+                                policy,
+                                &c.merge_always_mine,
+                            )?;
+                        }
+                        Base::Loaded(load.session.clone())
+                    }
+                };
+                (Some(base), Some((v, newest.max(v).saturating_add(1))))
+            }
+            // Not loaded by the request (a new session): replaces what is stored. Expect the
+            // newest version this process knows of (none: no item); anything else fails the
+            // condition and is replaced, with the next version.
+            (Some(_), None) => (None, Some((newest, newest.saturating_add(1)))),
+        };
+        Ok(SavePlan {
+            session,
+            created,
+            version,
+            base,
+            merge: c.merge,
+        })
+    }
+
+    /// One PutItem of a save, with its conditions: no live tombstone, the caller's
+    /// [`WriteCondition`], the version the plan expects, and the creation time it keeps.
+    /// `None` when it was written; `Some` when the condition refused it, with the stored item
+    /// DynamoDB returned (none when there is no item).
+    async fn put_session(
+        &self,
+        key: &str,
+        plan: &SavePlan,
+        expires: f64,
+        condition: WriteCondition,
+        now: f64,
+        attributes: &[(String, ItemAttribute)],
+    ) -> Result<Option<Option<HashMap<String, AttributeValue>>>> {
+        let c = &self.inner.config;
         let mut request = self
             .inner
             .client
             .put_item()
             .table_name(&c.table)
-            .item(&c.hash_key, AttributeValue::S(key))
-            .item(ATTR_EXPIRES, AttributeValue::N(expires))
+            .item(&c.hash_key, AttributeValue::S(key.to_owned()))
+            .item(
+                ATTR_EXPIRES,
+                AttributeValue::N((expires as i64).to_string()),
+            )
             .item(ATTR_TYPE, AttributeValue::S(TYPE_VALUE.to_owned()))
-            .item(ATTR_SESS, AttributeValue::S(session.to_owned()));
+            .item(ATTR_SESS, AttributeValue::S(plan.session.clone()));
         for (name, value) in attributes {
-            request = request.item(name, value.into());
+            request = request.item(name, value.clone().into());
         }
-        let guard = match condition {
-            WriteCondition::Always => None,
+        let mut guard = item::live_tombstone(now).negated();
+        match condition {
+            WriteCondition::Always => {}
             // A missing, expired, ghost or damaged item counts as absent.
-            WriteCondition::IfAbsent => Some(item::live_session(now).negated()),
-            WriteCondition::IfPresent => Some(item::live_session(now)),
-        };
-        if let Some(Condition {
+            WriteCondition::IfAbsent => {
+                guard = guard.and(item::live_session(now, c.oldest_created(now)).negated());
+            }
+            WriteCondition::IfPresent => {
+                guard = guard.and(item::live_session(now, c.oldest_created(now)));
+            }
+        }
+        if let Some(created) = plan.created {
+            request = request.item(
+                ATTR_CREATED,
+                AttributeValue::N((created as i64).to_string()),
+            );
+            guard = guard.and(item::created_at_or_unknown(created));
+        }
+        if let Some((expected, next)) = plan.version {
+            request = request.item(ATTR_VERSION, AttributeValue::N(next.to_string()));
+            guard = guard.and(item::has_version(expected));
+        }
+        if let Some(field) = &c.user_field
+            && let Some(user) = item::user_of(&plan.session, field)
+        {
+            request = request.item(ATTR_USER, AttributeValue::S(user));
+        }
+        let Condition {
             expression,
             names,
             values,
-        }) = guard
-        {
-            request = request
-                .condition_expression(expression)
-                .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(Some(values));
-        }
-        match request.send().await {
-            Ok(_) => {
-                self.expiries().remember(sid, expires_secs);
-                Ok(())
-            }
+        } = guard;
+        let result = request
+            .condition_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
             Err(e) => {
-                let err = Error::from_sdk("PutItem", e);
-                if err.is_condition_failed() {
-                    let message = match condition {
-                        WriteCondition::IfAbsent => "a live session with this id already exists",
-                        _ => "the session no longer exists",
-                    };
-                    return Err(Error::new(ErrorKind::Conflict, message).with_source(err));
+                if let Some(PutItemError::ConditionalCheckFailedException(refused)) =
+                    e.as_service_error()
+                {
+                    return Ok(Some(refused.item.clone()));
                 }
-                Err(err)
+                Err(Error::from_sdk("PutItem", e))
             }
         }
     }
@@ -365,16 +636,24 @@ impl SessionStore {
     /// Moves the expiry of a live session to `expires_at` (or now plus the default lifetime),
     /// without touching its data.
     ///
-    /// Never re-creates a destroyed or expired session: that case is [`TouchOutcome::NotFound`].
-    /// When this store last saw the session's stored expiry (through `get`, `set` or `touch`)
-    /// and the new one moves it by less than the touch throttle, nothing is sent at all.
-    /// Returns what it did and the expiry it left stored.
+    /// Never re-creates a destroyed or expired session, nor one past the absolute timeout:
+    /// that case is [`TouchOutcome::NotFound`]. When this store last saw the session's stored
+    /// expiry (through `get`, `set` or `touch`) and the new one moves it by less than the touch
+    /// throttle, nothing is sent at all. With an absolute timeout, the expiry never passes
+    /// the session's creation plus the timeout. Returns what it did and the expiry it left
+    /// stored.
     pub async fn touch(&self, sid: &str, expires_at: Option<SystemTime>) -> Result<Touched> {
         let key = self.key(sid)?;
         let c = &self.inner.config;
         let now = self.now_secs();
-        let (expires, new_secs) = expiry::encode(self.expiry_or_default(expires_at))?;
-        if let Some(stored) = self.expiries().recall(sid) {
+        let (_, mut new_secs) = expiry::encode(self.expiry_or_default(expires_at))?;
+        let remembered = self.memory().recall(sid).map(|s| (s.expires, s.created));
+        if let Some((_, Some(created))) = remembered
+            && let Some(limit) = c.absolute_timeout
+        {
+            new_secs = new_secs.min((created + limit.as_secs_f64()).ceil());
+        }
+        if let Some((stored, _)) = remembered {
             let threshold = c
                 .touch_after
                 .as_secs_f64()
@@ -387,13 +666,16 @@ impl SessionStore {
             }
         }
         self.ensure_table().await?;
-        // Only a live session is touched: never a destroyed, expired, ghost or damaged one.
+        // Only a live session is touched: never a tombstone, an expired, ghost or damaged one.
         let Condition {
             expression,
             names,
             mut values,
-        } = item::live_session(now);
-        values.insert(":new_expires".to_owned(), AttributeValue::N(expires));
+        } = item::live_session(now, c.oldest_created(now));
+        values.insert(
+            ":new_expires".to_owned(),
+            AttributeValue::N((new_secs as i64).to_string()),
+        );
         let result = self
             .inner
             .client
@@ -408,7 +690,7 @@ impl SessionStore {
             .await;
         match result {
             Ok(_) => {
-                self.expiries().remember(sid, new_secs);
+                self.memory().set_expires(sid, new_secs);
                 Ok(Touched {
                     outcome: TouchOutcome::Updated,
                     expires_at: Some(expiry::at_epoch_secs(new_secs)),
@@ -417,7 +699,7 @@ impl SessionStore {
             Err(e) => {
                 let err = Error::from_sdk("UpdateItem", e);
                 if err.is_condition_failed() {
-                    self.expiries().forget(sid);
+                    self.memory().forget(sid);
                     Ok(Touched {
                         outcome: TouchOutcome::NotFound,
                         expires_at: None,
@@ -429,21 +711,183 @@ impl SessionStore {
         }
     }
 
-    /// Deletes the session `sid`; deleting a missing session is not an error.
+    /// Ends the session `sid`; ending a missing session is not an error. One write: a
+    /// tombstone that lives for the configured `tombstone_lifetime`, so that a request that
+    /// loaded the session before and saves it afterwards writes nothing; with tombstones off,
+    /// a DeleteItem.
     pub async fn destroy(&self, sid: &str) -> Result<()> {
         let key = self.key(sid)?;
         self.ensure_table().await?;
         let c = &self.inner.config;
-        self.expiries().forget(sid);
-        self.inner
-            .client
-            .delete_item()
-            .table_name(&c.table)
-            .key(&c.hash_key, AttributeValue::S(key))
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DeleteItem", e))?;
-        Ok(())
+        self.memory().forget(sid);
+        match self.end_request(AttributeValue::S(key))? {
+            EndRequest::Delete(key) => self
+                .inner
+                .client
+                .delete_item()
+                .table_name(&c.table)
+                .key(&c.hash_key, key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::from_sdk("DeleteItem", e)),
+            EndRequest::Tombstone(item) => self
+                .inner
+                .client
+                .put_item()
+                .table_name(&c.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::from_sdk("PutItem", e)),
+        }
+    }
+
+    /// How the session under `key` is ended: a tombstone item, or a delete.
+    fn end_request(&self, key: AttributeValue) -> Result<EndRequest> {
+        let c = &self.inner.config;
+        if c.tombstone_lifetime.is_zero() {
+            return Ok(EndRequest::Delete(key));
+        }
+        let now = c.now();
+        let ends =
+            expiry::stored_secs(now + c.tombstone_lifetime).unwrap_or(expiry::MAX_EXPIRES_SECS);
+        Ok(EndRequest::Tombstone(HashMap::from([
+            (c.hash_key.clone(), key),
+            (ATTR_EXPIRES.to_owned(), AttributeValue::N(ends.to_string())),
+            (
+                ATTR_TYPE.to_owned(),
+                AttributeValue::S(TYPE_VALUE.to_owned()),
+            ),
+            (
+                ATTR_SESS.to_owned(),
+                AttributeValue::S(TOMBSTONE_SESS.to_owned()),
+            ),
+            (
+                ATTR_ENDED.to_owned(),
+                AttributeValue::N(expiry::whole_secs(now).to_string()),
+            ),
+        ])))
+    }
+
+    /// The live sessions of `user` (the value of the configured `user_field`), from the
+    /// `user-index` global secondary index: one Query (and one per further page), never a
+    /// scan. The index is eventually consistent: a session saved a moment ago may be missing,
+    /// and one ended a moment ago may still be listed. `INVALID_CONFIG` on `user_field` when
+    /// it is not set.
+    pub async fn user_sessions(&self, user: &str) -> Result<Vec<UserSession>> {
+        let c = &self.inner.config;
+        if c.user_field.is_none() {
+            return Err(Error::invalid_config(
+                ConfigField::UserField,
+                "is not set, so the store keeps no index of users' sessions",
+            ));
+        }
+        if user.is_empty() || user.len() > MAX_USER_BYTES {
+            return Err(Error::invalid_argument(format!(
+                "the user id must be 1 to {MAX_USER_BYTES} bytes long"
+            )));
+        }
+        self.ensure_table().await?;
+        let now = self.now_secs();
+        let Condition {
+            expression: live,
+            mut names,
+            mut values,
+        } = item::live_index_entry(now, c.oldest_created(now));
+        let mut filter = live;
+        names.insert("#k".to_owned(), c.hash_key.clone());
+        names.insert("#u".to_owned(), ATTR_USER.to_owned());
+        names.insert("#c".to_owned(), ATTR_CREATED.to_owned());
+        values.insert(":user".to_owned(), AttributeValue::S(user.to_owned()));
+        if !c.prefix.is_empty() {
+            filter = format!("{filter} AND begins_with(#k, :prefix)");
+            values.insert(":prefix".to_owned(), AttributeValue::S(c.prefix.clone()));
+        }
+        let mut sessions = Vec::new();
+        let mut start_key = None;
+        loop {
+            let page = self
+                .inner
+                .client
+                .query()
+                .table_name(&c.table)
+                .index_name(USER_INDEX)
+                .key_condition_expression("#u = :user")
+                .filter_expression(&filter)
+                .projection_expression("#k, #e, #c")
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    let err = Error::from_sdk("Query", e);
+                    return Err(if self.user_index_missing().await {
+                        Error::new(
+                            ErrorKind::TableNotFound,
+                            "the table has no `user-index` for `user_field`: `create_table` adds it",
+                        )
+                        .with_source(err)
+                    } else {
+                        err
+                    });
+                }
+            };
+            start_key = page.last_evaluated_key.filter(|k| !k.is_empty());
+            for mut entry in page.items.unwrap_or_default() {
+                let Some(id) = take_sid(&mut entry, &c.hash_key, &c.prefix) else {
+                    continue;
+                };
+                let Some(expires) = item::item_expires(&entry) else {
+                    continue;
+                };
+                sessions.push(UserSession {
+                    id,
+                    expires_at: expiry::at_epoch_secs(expires),
+                    created_at: item::created_of(&entry).map(expiry::at_epoch_secs),
+                });
+            }
+            if start_key.is_none() {
+                return Ok(sessions);
+            }
+        }
+    }
+
+    /// Ends every live session of `user` but `except` (the caller's current session, say):
+    /// "log out everywhere". Lists them with [`user_sessions`](Self::user_sessions) and ends
+    /// them as [`destroy`](Self::destroy) does (a tombstone each), in BatchWriteItem requests
+    /// of 25. Returns how many it ended. The index is eventually consistent: a session saved
+    /// a moment before this call may not be listed yet, and survives it.
+    ///
+    /// `INVALID_ARGUMENT` for an empty `except`: no session has that id, so it would keep
+    /// none while the caller meant to keep one.
+    pub async fn end_user_sessions(&self, user: &str, except: Option<&str>) -> Result<u64> {
+        if except.is_some_and(str::is_empty) {
+            return Err(Error::invalid_argument(
+                "the session to keep must be a session id, not empty",
+            ));
+        }
+        let sessions = self.user_sessions(user).await?;
+        let mut requests = Vec::new();
+        {
+            let mut memory = self.memory();
+            for session in sessions {
+                if except == Some(session.id.as_str()) {
+                    continue;
+                }
+                memory.forget(&session.id);
+                let key = AttributeValue::S(self.key(&session.id)?);
+                requests.push(
+                    self.end_request(key)?
+                        .into_write_request(&self.inner.config)?,
+                );
+            }
+        }
+        self.batch_write(requests).await
     }
 
     /// The ids of all live sessions of this store's prefix, in no particular order: exactly
@@ -474,7 +918,7 @@ impl SessionStore {
     pub async fn clear(&self) -> Result<ReapReport> {
         let spec = self.scan_spec(None, Projection::Key);
         let sinks: Vec<DeleteSink> = self.scan(&spec).await?;
-        self.expiries().clear();
+        self.memory().clear();
         Ok(total(&sinks))
     }
 
@@ -535,10 +979,10 @@ impl SessionStore {
         expiry::epoch_secs(self.inner.config.now())
     }
 
-    fn expiries(&self) -> std::sync::MutexGuard<'_, ExpiryMemory> {
+    fn memory(&self) -> std::sync::MutexGuard<'_, SessionMemory> {
         // The memory holds plain numbers: a panic elsewhere cannot leave it inconsistent.
         self.inner
-            .expiries
+            .memory
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -547,8 +991,12 @@ impl SessionStore {
     /// the session text is fetched too, since only valid JSON counts as a session. (A scan
     /// costs the same read capacity whatever it projects.)
     fn live_scan(&self) -> ScanSpec {
+        let now = self.now_secs();
         self.scan_spec(
-            Some(item::live_session(self.now_secs())),
+            Some(item::live_session(
+                now,
+                self.inner.config.oldest_created(now),
+            )),
             Projection::Sessions,
         )
     }
@@ -573,7 +1021,9 @@ impl SessionStore {
             Projection::Sessions => {
                 names.insert("#e".to_owned(), ATTR_EXPIRES.to_owned());
                 names.insert("#s".to_owned(), ATTR_SESS.to_owned());
-                "#k, #e, #s"
+                names.insert("#ended".to_owned(), ATTR_ENDED.to_owned());
+                names.insert("#c".to_owned(), ATTR_CREATED.to_owned());
+                "#k, #e, #s, #ended, #c"
             }
         };
         ScanSpec {
@@ -630,25 +1080,22 @@ impl SessionStore {
         request.send().await.map_err(|e| Error::from_sdk("Scan", e))
     }
 
-    /// Deletes `keys` (full keys) with BatchWriteItem, retrying unprocessed items with
-    /// exponential backoff.
+    /// Deletes `keys` (full keys) with BatchWriteItem.
     async fn batch_delete(&self, keys: Vec<AttributeValue>) -> Result<u64> {
+        let requests = keys
+            .into_iter()
+            .map(|key| EndRequest::Delete(key).into_write_request(&self.inner.config))
+            .collect::<Result<_>>()?;
+        self.batch_write(requests).await
+    }
+
+    /// Sends `requests` with BatchWriteItem, 25 at a time, retrying unprocessed items with
+    /// exponential backoff. Returns how many were processed.
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<u64> {
         let c = &self.inner.config;
         let mut deleted = 0;
-        for chunk in keys.chunks(BATCH_WRITE_LIMIT) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|key| {
-                    let delete = DeleteRequest::builder()
-                        .key(&c.hash_key, key.clone())
-                        .build()
-                        .map_err(|e| {
-                            Error::new(ErrorKind::Internal, "could not build a delete request")
-                                .with_source(e)
-                        })?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<_>>()?;
+        for chunk in requests.chunks(BATCH_WRITE_LIMIT) {
+            let mut pending: Vec<WriteRequest> = chunk.to_vec();
             let mut retries = 0;
             loop {
                 let sent = pending.len() as u64;
@@ -673,7 +1120,7 @@ impl SessionStore {
                     return Err(Error::new(
                         ErrorKind::Throttled,
                         format!(
-                            "BatchWriteItem left {} deletes unprocessed after {MAX_BATCH_RETRIES} retries",
+                            "BatchWriteItem left {} writes unprocessed after {MAX_BATCH_RETRIES} retries",
                             pending.len()
                         ),
                     ));
@@ -682,6 +1129,190 @@ impl SessionStore {
             }
         }
         Ok(deleted)
+    }
+}
+
+/// What a [`SessionStore::set`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOutcome {
+    /// The session was written.
+    Written,
+    /// The session has ended (destroyed moments ago: a tombstone; or past the absolute
+    /// timeout), so nothing was written. A quiet no-op: a request that loaded the session
+    /// before it ended does not bring it back.
+    Ended,
+}
+
+/// One of a user's sessions, as [`SessionStore::user_sessions`] lists it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserSession {
+    /// The session id (without the prefix).
+    pub id: String,
+    /// When the session expires.
+    pub expires_at: SystemTime,
+    /// When the session was created, when the item records it.
+    pub created_at: Option<SystemTime>,
+}
+
+impl std::fmt::Debug for UserSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A session id is a bearer credential: never shown.
+        f.debug_struct("UserSession")
+            .field("id", &"** redacted **")
+            .field("expires_at", &self.expires_at)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// How a session is ended: a tombstone, or (tombstones off) a delete.
+enum EndRequest {
+    Delete(AttributeValue),
+    Tombstone(HashMap<String, AttributeValue>),
+}
+
+impl EndRequest {
+    fn into_write_request(self, config: &Config) -> Result<WriteRequest> {
+        let built = match self {
+            EndRequest::Delete(key) => DeleteRequest::builder()
+                .key(&config.hash_key, key)
+                .build()
+                .map(|d| WriteRequest::builder().delete_request(d).build()),
+            EndRequest::Tombstone(item) => PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map(|p| WriteRequest::builder().put_request(p).build()),
+        };
+        built.map_err(|e| {
+            Error::new(ErrorKind::Internal, "could not build a write request").with_source(e)
+        })
+    }
+}
+
+/// What a [`SessionStore::save`] did, and the version it wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saved {
+    /// Whether it was written.
+    pub outcome: SetOutcome,
+    /// With versioned writes on and the session written, the version written: the request's
+    /// [`SetOptions::loaded`] for a further save of the same session.
+    pub version: Option<u64>,
+}
+
+impl From<SetOutcome> for Saved {
+    fn from(outcome: SetOutcome) -> Self {
+        Saved {
+            outcome,
+            version: None,
+        }
+    }
+}
+
+/// What a save merges from when another request saved in between.
+enum Base {
+    /// The text the request loaded.
+    Loaded(Arc<str>),
+    /// The request loaded a version this process no longer remembers.
+    Forgotten,
+}
+
+/// A save in progress: what it writes and what it expects to find.
+struct SavePlan {
+    /// The session text to write (merged with a concurrent change, after a conflict).
+    session: String,
+    /// The creation time to write and expect, when items record it.
+    created: Option<f64>,
+    /// The version expected stored and the version to write (versioned writes only).
+    version: Option<(u64, u64)>,
+    /// What the written session started from (versioned writes of a loaded session only).
+    base: Option<Base>,
+    merge: Option<MergePolicy>,
+}
+
+impl SavePlan {
+    /// The expiry to write: `wanted`, capped at the absolute timeout; `None` when that has
+    /// passed.
+    fn expires(&self, wanted: f64, now: f64, config: &Config) -> Option<f64> {
+        match (self.created, config.absolute_timeout) {
+            (Some(created), Some(limit)) => {
+                let limit = (created + limit.as_secs_f64()).ceil();
+                (limit > now).then_some(wanted.min(limit))
+            }
+            _ => Some(wanted),
+        }
+    }
+
+    /// Takes in what is stored now, after a write's condition failed on it: its creation
+    /// time and version, and, for a loaded session, its session merged with this one.
+    /// `attributes`: the save writes extra attributes beside the session.
+    fn rebase(
+        &mut self,
+        current: Stored,
+        config: &Config,
+        key: &str,
+        attributes: bool,
+    ) -> Result<()> {
+        let (version, created, session) = match current {
+            Stored::Live {
+                record,
+                version,
+                created,
+            } => (version, created, Some(record.session)),
+            Stored::Absent { version, created } => (version, created, None),
+            Stored::Tombstone => return Ok(()),
+        };
+        if self.created.is_some() && created.is_some() {
+            self.created = created;
+        }
+        let Some((_, next)) = self.version else {
+            return Ok(());
+        };
+        if let (Some(base), Some(policy), Some(theirs)) = (&self.base, self.merge, &session) {
+            match base {
+                Base::Loaded(base) => {
+                    if attributes {
+                        // The caller derived them from its own session, not the merged one.
+                        return Err(Error::new(
+                            ErrorKind::Conflict,
+                            "the session changed since it was loaded, and a merged session \
+                             would not match the extra attributes given with it",
+                        ));
+                    }
+                    self.session = merge::merge(
+                        base,
+                        &self.session,
+                        theirs,
+                        policy,
+                        &config.merge_always_mine,
+                    )?;
+                    item::check_session(
+                        &config.hash_key,
+                        key,
+                        &self.session,
+                        &[],
+                        &item::own_attributes(config),
+                    )?;
+                }
+                // Without what was loaded nothing can be merged: "mine" writes this request's
+                // session whole (as without `merge`), "error" refuses.
+                Base::Forgotten if policy == MergePolicy::Error => {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "the session changed since it was loaded, and this process no longer \
+                         remembers what it loaded",
+                    ));
+                }
+                Base::Forgotten => tracing::warn!(
+                    table = %config.table,
+                    "connect-dynamodb wrote a session whole over a concurrent change: it no \
+                     longer remembered what the saving request loaded (merge policy `mine`)"
+                ),
+            }
+            // A further attempt merges from what is stored now.
+            self.base = Some(Base::Loaded(Arc::from(theirs.as_str())));
+        }
+        self.version = Some((version, next.max(version.saturating_add(1))));
+        Ok(())
     }
 }
 
@@ -765,12 +1396,13 @@ fn live_sessions(
 ) -> impl Iterator<Item = (String, SessionRecord)> + '_ {
     let c = &store.inner.config;
     let now = store.now_secs();
+    let oldest = c.oldest_created(now);
     page.items
         .unwrap_or_default()
         .into_iter()
         .filter_map(move |mut item| {
             let sid = take_sid(&mut item, &c.hash_key, &c.prefix)?;
-            Some((sid, item::decode(item, now)?))
+            Some((sid, item::decode(item, now, oldest)?))
         })
 }
 
@@ -809,67 +1441,9 @@ fn take_sid(
     }
 }
 
-/// The stored expiries of recently seen sessions, for touch throttling without a read.
-///
-/// Two generations of bounded maps: when the current one is full it becomes the previous one
-/// and the old previous one is dropped, so memory stays bounded and recent sessions stay known.
-#[derive(Default)]
-struct ExpiryMemory {
-    current: HashMap<String, f64>,
-    previous: HashMap<String, f64>,
-}
-
-impl ExpiryMemory {
-    fn remember(&mut self, sid: &str, expires: f64) {
-        if let Some(slot) = self.current.get_mut(sid) {
-            *slot = expires;
-            return;
-        }
-        self.previous.remove(sid);
-        if self.current.len() >= EXPIRY_MEMORY {
-            self.previous = std::mem::take(&mut self.current);
-        }
-        self.current.insert(sid.to_owned(), expires);
-    }
-
-    fn recall(&self, sid: &str) -> Option<f64> {
-        self.current
-            .get(sid)
-            .or_else(|| self.previous.get(sid))
-            .copied()
-    }
-
-    fn forget(&mut self, sid: &str) {
-        self.current.remove(sid);
-        self.previous.remove(sid);
-    }
-
-    fn clear(&mut self) {
-        self.current.clear();
-        self.previous.clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn expiry_memory_is_bounded_and_keeps_recent_sessions() {
-        let mut memory = ExpiryMemory::default();
-        for i in 0..(EXPIRY_MEMORY * 3) {
-            memory.remember(&i.to_string(), i as f64);
-        }
-        assert!(memory.current.len() + memory.previous.len() <= EXPIRY_MEMORY * 2);
-        let last = EXPIRY_MEMORY * 3 - 1;
-        assert_eq!(memory.recall(&last.to_string()), Some(last as f64));
-        assert_eq!(memory.recall("0"), None);
-        memory.remember("x", 1.0);
-        memory.remember("x", 2.0);
-        assert_eq!(memory.recall("x"), Some(2.0));
-        memory.forget("x");
-        assert_eq!(memory.recall("x"), None);
-    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -16,7 +16,7 @@ use connect_dynamodb_core::aws_sdk_dynamodb::types::{
 };
 use connect_dynamodb_core::{
     Billing, Clock, Credentials, Error, ErrorKind, FirstUse, ItemAttribute, ManualClock,
-    SessionStore, SetOptions, TableProblem, TouchOutcome, WriteCondition,
+    SessionStore, SetOptions, SetOutcome, TableProblem, TouchOutcome, WriteCondition,
 };
 use futures_util::StreamExt;
 
@@ -82,7 +82,7 @@ async fn round_trip_set_get_replace_destroy() {
 
     store.destroy(SID).await.expect("destroy");
     assert_eq!(store.get(SID).await.expect("get"), None);
-    assert_eq!(get_raw(&store, &format!("sess:{SID}")).await, None);
+    assert_tombstone(&store, &format!("sess:{SID}")).await;
     store
         .destroy(SID)
         .await
@@ -311,11 +311,8 @@ async fn touch_never_recreates_a_destroyed_or_expired_session() {
             .outcome,
         TouchOutcome::NotFound
     );
-    assert_eq!(
-        get_raw(&store, &format!("sess:{SID}")).await,
-        None,
-        "no ghost item"
-    );
+    // The tombstone stays a tombstone: no ghost item, no session.
+    assert_tombstone(&store, &format!("sess:{SID}")).await;
 
     // Never seen by this store: touch goes to DynamoDB, which refuses the condition.
     assert_eq!(
@@ -546,7 +543,7 @@ async fn three_thousand_sessions_through_ids_all_length_clear() {
             async move { store.set(sid, &json, Some(expires)).await }
         })
         .buffer_unordered(32)
-        .for_each(|r| async { r.expect("set") })
+        .for_each(|r| async { assert_eq!(r.expect("set"), SetOutcome::Written) })
         .await;
     // Neighbours that must be left alone or left out.
     for i in 0..10 {
@@ -884,7 +881,7 @@ async fn conditional_writes_report_conflicts() {
         .await
         .expect_err("gone");
     assert_eq!(err.kind(), ErrorKind::Conflict);
-    assert_eq!(get_raw(&store, &format!("sess:{SID}")).await, None);
+    assert_tombstone(&store, &format!("sess:{SID}")).await;
 
     // An expired or ghost item does not block a create.
     put_raw(
@@ -924,6 +921,7 @@ async fn extra_attributes_are_written_beside_the_session() {
             ("visits".to_owned(), ItemAttribute::N("7".into())),
             ("blob".to_owned(), ItemAttribute::B(vec![0, 1, 2])),
         ],
+        ..SetOptions::default()
     };
     store
         .set_with(SID, r#"{"userId":"u-42"}"#, None, options)
@@ -945,6 +943,7 @@ async fn extra_attributes_are_written_beside_the_session() {
     let clash = SetOptions {
         condition: WriteCondition::Always,
         attributes: vec![("expires".to_owned(), ItemAttribute::N("1".into()))],
+        ..SetOptions::default()
     };
     let err = store
         .set_with(SID, "{}", None, clash)

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use connect_dynamodb_core::{ErrorKind, WriteCondition};
+use connect_dynamodb_core::{ErrorKind, MergePolicy, SetOptions, SetOutcome, WriteCondition};
 
 const SID: &str = "LogProbe7sessionIdValue0123456789";
 const SECRET: &str = "SecretValueOfTheSessionData42";
@@ -58,15 +58,56 @@ async fn no_session_id_or_credential_in_any_log_line() {
         store.touch(SID, None).await.expect("touch").outcome,
         connect_dynamodb_core::TouchOutcome::NotFound
     );
+    // A late save meets the tombstone: DynamoDB returns the refused item in its answer.
+    assert_eq!(
+        store.set(SID, &session, None).await.expect("late save"),
+        SetOutcome::Ended
+    );
+    let other = format!("{SID}2");
     store
-        .set_with(SID, &session, None, WriteCondition::IfAbsent)
+        .set_with(&other, &session, None, WriteCondition::IfAbsent)
         .await
         .expect("create");
     let err = store
-        .set_with(SID, &session, None, WriteCondition::IfAbsent)
+        .set_with(&other, &session, None, WriteCondition::IfAbsent)
         .await
         .expect_err("exists");
     assert_eq!(err.kind(), ErrorKind::Conflict);
+    // Versioned writes: a merge conflict, and a user's sessions through the index.
+    let table = unique_table("logging-merge");
+    let (merging, _) = counted_store(
+        local_config(&table)
+            .merge(Some(MergePolicy::Error))
+            .user_field(Some("token".into()))
+            .build()
+            .expect("config"),
+    )
+    .await;
+    merging.create_table().await.expect("table");
+    merging.set(SID, &session, None).await.expect("create");
+    let a = merging.get(SID).await.expect("a loads").expect("found");
+    let b = merging.get(SID).await.expect("b loads").expect("found");
+    let changed = format!(r#"{{"token":"{SECRET}","n":1}}"#);
+    merging
+        .set_with(SID, &changed, None, SetOptions::loaded(b.version))
+        .await
+        .expect("b saves");
+    let err = merging
+        .set_with(
+            SID,
+            &format!(r#"{{"token":"{SECRET}","n":2}}"#),
+            None,
+            SetOptions::loaded(a.version),
+        )
+        .await
+        .expect_err("both changed n");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(!err.message().contains(SECRET));
+    assert_eq!(merging.user_sessions(SECRET).await.expect("list").len(), 1);
+    assert_eq!(
+        merging.end_user_sessions(SECRET, None).await.expect("end"),
+        1
+    );
     let missing = counted_store(
         local_config(&unique_table("nolog"))
             .first_use(connect_dynamodb_core::FirstUse::Nothing)

@@ -9,7 +9,7 @@ use std::ptr;
 use std::time::Duration;
 
 use connect_dynamodb_core::{
-    Billing, Config, ConfigBuilder, ConfigField, Credentials, FirstUse, SystemClock,
+    Billing, Config, ConfigBuilder, ConfigField, Credentials, FirstUse, MergePolicy, SystemClock,
 };
 
 use crate::clock::cdyn_clock;
@@ -19,7 +19,8 @@ use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status, infallib
 /// (table `sessions`, hash key `id`, prefix `sess:`, the AWS default region and credentials
 /// chains, consistent reads, a one-day default lifetime, a 10-minute touch throttle, no
 /// reaper, on-demand billing, the table created on first use when missing, 2/3/8 s
-/// connect/attempt/operation timeouts, 3 attempts, 4 scan segments, the system clock).
+/// connect/attempt/operation timeouts, 3 attempts, 4 scan segments, the system clock,
+/// one-hour tombstones, merging off, no absolute timeout, no user field).
 ///
 /// A configuration is a plain object: setters must not run concurrently with other calls on
 /// the same configuration; concurrent reads (`cdyn_store_new` from several threads) are fine.
@@ -49,12 +50,29 @@ pub const CDYN_BILLING_PROVISIONED: cdyn_billing = 1;
 #[allow(non_camel_case_types)]
 pub type cdyn_first_use = u32;
 /// Check the table (DescribeTable) and create it when it is missing, as
-/// `cdyn_store_create_table` does: the default, as in connect-dynamodb 3.x.
+/// `cdyn_store_create_table` does (with the `user-index` of a user field): the default, as in
+/// connect-dynamodb 3.x. An existing table is left as it is: only `cdyn_store_create_table`
+/// adds a missing `user-index` to it.
 pub const CDYN_FIRST_USE_CREATE: cdyn_first_use = 0;
 /// Check the table (DescribeTable); a missing table gives `CDYN_ERR_TABLE_NOT_FOUND`.
 pub const CDYN_FIRST_USE_CHECK: cdyn_first_use = 1;
 /// Make no request about the table (create it at deploy time).
 pub const CDYN_FIRST_USE_NOTHING: cdyn_first_use = 2;
+
+/// Whether saves are versioned, and how a save that meets a concurrent change of the same
+/// session is resolved: one of the `CDYN_MERGE_` constants (the core's `merge` setting).
+#[allow(non_camel_case_types)]
+pub type cdyn_merge = u32;
+/// Versioned writes off, the default: a save replaces the stored session, so of two requests
+/// that loaded one session and changed different keys, the later save drops the earlier one's
+/// change (as in connect-dynamodb 3.x, whose items carry no version).
+pub const CDYN_MERGE_OFF: cdyn_merge = 0;
+/// Versioned writes with a three-way merge at the top level of the session object: a key
+/// both requests changed takes this request's value.
+pub const CDYN_MERGE_MINE: cdyn_merge = 1;
+/// Versioned writes with a three-way merge; a key both requests changed fails the save with
+/// `CDYN_ERR_CONFLICT` and nothing is written.
+pub const CDYN_MERGE_ERROR: cdyn_merge = 2;
 
 /// A setting as the C API names it: its setter, and the option an error message quotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +125,12 @@ pub(crate) fn setting_of(field: ConfigField) -> Setting {
         }
         ConfigField::MaxAttempts => (c"cdyn_config_set_max_attempts", "max_attempts"),
         ConfigField::ScanSegments => (c"cdyn_config_set_scan_segments", "scan_segments"),
+        ConfigField::TombstoneLifetime => {
+            (c"cdyn_config_set_tombstone_lifetime", "tombstone_lifetime")
+        }
+        ConfigField::Merge => (c"cdyn_config_set_merge", "merge"),
+        ConfigField::AbsoluteTimeout => (c"cdyn_config_set_absolute_timeout", "absolute_timeout"),
+        ConfigField::UserField => (c"cdyn_config_set_user_field", "user_field"),
     };
     Setting { setter, option }
 }
@@ -496,7 +520,9 @@ pub unsafe extern "C" fn cdyn_config_set_scan_segments(
 /// What a store built from `config` does about its table before its first session call
 /// (`cdyn_store_get`, `_set`, `_touch`, `_destroy`, `_ids`, `_length`, `_clear`, `_reap` and
 /// their `_async` twins), once per store and process: `CDYN_FIRST_USE_CREATE` (the default:
-/// check it with DescribeTable and create it when missing, as `cdyn_store_create_table` does),
+/// check it with DescribeTable and create it when missing, as `cdyn_store_create_table` does;
+/// a `user-index` missing from an existing table is not added: `cdyn_store_create_table` adds
+/// it),
 /// `CDYN_FIRST_USE_CHECK` (check it; a missing table gives `CDYN_ERR_TABLE_NOT_FOUND`) or
 /// `CDYN_FIRST_USE_NOTHING` (no request: the table is created at deploy time). An `AUTH`
 /// answer to DescribeTable counts as "the table exists".
@@ -526,6 +552,118 @@ fn first_use_arg(first_use: cdyn_first_use) -> Outcome<FirstUse> {
             "`first_use` is not one of the CDYN_FIRST_USE_ constants",
         )),
     }
+}
+
+/// How long the tombstone of a destroyed session lives, in milliseconds (default one hour, at
+/// most 100 years; 0 turns tombstones off). `cdyn_store_destroy` leaves a tombstone in the
+/// session's place (one write, as a delete is), so that a request that loaded the session
+/// before it was destroyed and saves or touches it afterwards writes nothing: a late
+/// `cdyn_store_set` is a quiet `CDYN_OK` (`cdyn_store_save` reports `CDYN_SAVE_ENDED`) and
+/// the user stays logged out. Keep it longer than your slowest request. DynamoDB's TTL
+/// deletes the tombstone afterwards. With 0, `cdyn_store_destroy` deletes the item, as
+/// connect-dynamodb 3.x does, and a late save brings the session back.
+/// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL) or
+/// `CDYN_ERR_INVALID_CONFIG` (over 100 years).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_tombstone_lifetime(
+    config: *mut cdyn_config,
+    lifetime_ms: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        Ok(b.tombstone_lifetime(millis(lifetime_ms)))
+    })
+}
+
+/// Versioned writes and merging (default `CDYN_MERGE_OFF`): `CDYN_MERGE_MINE` or
+/// `CDYN_MERGE_ERROR` turn them on. Each item then carries a version; the store remembers,
+/// for each session it recently read, the version and text it read (bounded memory). Each
+/// request carries the version its session was loaded at from `cdyn_store_load` to
+/// `cdyn_store_save` (its `loaded` argument), and the save is conditional on that version.
+/// When another request saved the session in between, the save merges at the top level of
+/// the session object: the keys this save changed (against what was loaded at that version)
+/// are applied onto the current session, the other keys keep the other request's values, and
+/// a key both changed is decided by the policy. A save without a loaded version
+/// (`cdyn_store_set`, or `cdyn_store_save` with `loaded` NULL) replaces the stored session.
+/// A read costs one request as before; a save that meets a concurrent change costs the rewrite
+/// (one more PutItem: DynamoDB returns the current item with the refused write, so nothing is
+/// read); a save that keeps meeting changes gives up with `CDYN_ERR_CONFLICT` after
+/// `CDYN_MAX_SAVE_ATTEMPTS` attempts. Items of processes with merging off (connect-dynamodb
+/// 3.x too) count as version 0.
+/// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL, an unknown `merge`) or
+/// `CDYN_ERR_INVALID_CONFIG` (the hash key is `version`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_merge(
+    config: *mut cdyn_config,
+    merge: cdyn_merge,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| Ok(b.merge(merge_arg(merge)?)))
+}
+
+fn merge_arg(merge: cdyn_merge) -> Outcome<Option<MergePolicy>> {
+    match merge {
+        CDYN_MERGE_OFF => Ok(None),
+        CDYN_MERGE_MINE => Ok(Some(MergePolicy::Mine)),
+        CDYN_MERGE_ERROR => Ok(Some(MergePolicy::Error)),
+        _ => Err(Failure::invalid_argument(
+            "`merge` is not one of the CDYN_MERGE_ constants",
+        )),
+    }
+}
+
+/// An absolute lifetime of every session from its creation, in milliseconds, or 0 for none
+/// (the default; at most 100 years). Items then record when the session was created;
+/// `cdyn_store_get` finds no session older than this however active it is, `cdyn_store_touch`
+/// and `cdyn_store_set` never extend it (a save of such a session writes nothing and
+/// `cdyn_store_save` reports `CDYN_SAVE_ENDED`), and a new session id (a regenerated session)
+/// starts a new lifetime. The session's expiry is capped at its creation plus this.
+/// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL) or
+/// `CDYN_ERR_INVALID_CONFIG` (over 100 years, or the hash key is `created`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_absolute_timeout(
+    config: *mut cdyn_config,
+    timeout_ms: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        Ok(b.absolute_timeout((timeout_ms > 0).then(|| millis(timeout_ms))))
+    })
+}
+
+/// The session field that names the session's user, as a dotted path into the session JSON
+/// object (e.g. `userId` or `passport.user`), or NULL for none (the default). The store writes
+/// its value (a non-empty string, or a whole number as its decimal text) to the item's `user`
+/// attribute, and `cdyn_store_create_table` creates the global secondary index `user-index`
+/// on it, so that `cdyn_store_user_sessions` and `cdyn_store_end_user_sessions` find a user's
+/// sessions with a Query, never a scan. Items also record their creation time.
+/// Ownership: borrows every argument (strings are copied); `*error` as for
+/// `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL, `user_field` not UTF-8)
+/// or `CDYN_ERR_INVALID_CONFIG` (empty, an empty name between dots, over 255 bytes, or the
+/// hash key is `user`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_user_field(
+    config: *mut cdyn_config,
+    user_field: *const c_char,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        let field = if user_field.is_null() {
+            None
+        } else {
+            // SAFETY: the caller passes a NUL-terminated string or NULL.
+            Some(unsafe { str_arg(user_field, "user_field") }?.to_owned())
+        };
+        Ok(b.user_field(field))
+    })
 }
 
 /// The clock the store reads "now" from, for every expiry and touch-throttle decision; NULL
@@ -590,6 +728,44 @@ mod tests {
             assert_eq!(field, c"cdyn_config_set_max_attempts");
             crate::cdyn_error_free(error);
         }
+    }
+
+    #[test]
+    fn merge_constants_mirror_the_core() {
+        // Every policy of the core has a constant, and "off" is CDYN_MERGE_OFF.
+        let constants = [CDYN_MERGE_OFF, CDYN_MERGE_MINE, CDYN_MERGE_ERROR];
+        let mut policies: Vec<Option<MergePolicy>> = constants
+            .iter()
+            .map(|m| merge_arg(*m).ok().flatten())
+            .collect();
+        assert_eq!(policies.remove(0), None);
+        let core: Vec<Option<MergePolicy>> = MergePolicy::ALL.into_iter().map(Some).collect();
+        assert_eq!(policies, core);
+        for m in constants {
+            let name = merge_arg(m)
+                .ok()
+                .flatten()
+                .map_or("off", MergePolicy::as_str);
+            assert_eq!(
+                MergePolicy::from_name(name).ok(),
+                merge_arg(m).ok(),
+                "{name}"
+            );
+        }
+        assert!(merge_arg(3).is_err());
+        // The defaults of a new configuration are the core's.
+        let config = cdyn_config_new();
+        // SAFETY: just made, freed once below.
+        let built = unsafe { (*config).build() }.expect("valid");
+        assert_eq!(built.merge(), None);
+        assert_eq!(
+            built.tombstone_lifetime(),
+            connect_dynamodb_core::DEFAULT_TOMBSTONE_LIFETIME
+        );
+        assert_eq!(built.absolute_timeout(), None);
+        assert_eq!(built.user_field(), None);
+        // SAFETY: as above.
+        unsafe { cdyn_config_free(config) };
     }
 
     #[test]

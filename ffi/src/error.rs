@@ -34,8 +34,10 @@ pub enum cdyn_status {
     CDYN_ERR_TABLE_NOT_FOUND = 5,
     /// DynamoDB throttled the request and the retries ran out (retryable).
     CDYN_ERR_THROTTLED = 6,
-    /// A conditional write failed (`CDYN_CONDITION_IF_ABSENT`, `CDYN_CONDITION_IF_PRESENT`),
-    /// or the table is being created or changed.
+    /// A conditional write failed (`CDYN_CONDITION_IF_ABSENT`, `CDYN_CONDITION_IF_PRESENT`,
+    /// also on a session that has ended), a save met a concurrent change of a key it changed
+    /// too under `CDYN_MERGE_ERROR` or kept meeting concurrent changes, or the table is being
+    /// created or changed.
     CDYN_ERR_CONFLICT = 7,
     /// The credentials are missing, invalid, expired or lack permission.
     CDYN_ERR_AUTH = 8,

@@ -2,7 +2,7 @@
 //! `include/connect_dynamodb.h`, generated from this crate by cbindgen.
 //!
 //! Argument conversion, error mapping and runtime glue over `connect-dynamodb-core`, nothing
-//! else. Every exported function goes through [`error::boundary`] (or `infallible` for those
+//! else. Every exported function goes through `error::boundary` (or `infallible` for those
 //! without a status), which catches panics, so no panic ever unwinds into C. The doc comments
 //! of the exported items are the header's prose: they say who owns what, whether a call is
 //! thread-safe, and which statuses it returns.
@@ -40,9 +40,11 @@ pub use error::{
 pub use nonblocking::*;
 pub use store::{
     CDYN_CONDITION_ALWAYS, CDYN_CONDITION_IF_ABSENT, CDYN_CONDITION_IF_PRESENT,
-    CDYN_EXPIRES_DEFAULT, cdyn_condition, cdyn_store, cdyn_store_clear, cdyn_store_create_table,
-    cdyn_store_destroy, cdyn_store_free, cdyn_store_get, cdyn_store_ids, cdyn_store_length,
-    cdyn_store_new, cdyn_store_reap, cdyn_store_set, cdyn_store_table_exists, cdyn_store_touch,
-    cdyn_store_verify_table, cdyn_touch_outcome, cdyn_version,
+    CDYN_EXPIRES_DEFAULT, CDYN_MAX_SAVE_ATTEMPTS, cdyn_condition, cdyn_save_outcome, cdyn_store,
+    cdyn_store_clear, cdyn_store_create_table, cdyn_store_destroy, cdyn_store_end_user_sessions,
+    cdyn_store_free, cdyn_store_get, cdyn_store_ids, cdyn_store_length, cdyn_store_load,
+    cdyn_store_new, cdyn_store_reap, cdyn_store_save, cdyn_store_set, cdyn_store_table_exists,
+    cdyn_store_touch, cdyn_store_user_sessions, cdyn_store_verify_table, cdyn_touch_outcome,
+    cdyn_version,
 };
 pub use values::*;

@@ -17,8 +17,8 @@ use futures_util::FutureExt;
 
 use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status};
 use crate::operation::{self as op, CValue, Call, Callback};
-use crate::store::{cdyn_condition, cdyn_store, cdyn_touch_outcome, store_ref};
-use crate::values::{cdyn_reap_report, cdyn_string_list};
+use crate::store::{cdyn_condition, cdyn_save_outcome, cdyn_store, cdyn_touch_outcome, store_ref};
+use crate::values::{cdyn_reap_report, cdyn_string_list, cdyn_user_session_list};
 
 /// Receives the result of `cdyn_store_get_async`: `found`, the session JSON text (NULL when
 /// not found; the callback frees it with `cdyn_string_free`), its length in bytes and its
@@ -36,11 +36,56 @@ pub type cdyn_get_callback = Option<
     ),
 >;
 
+/// Receives the result of `cdyn_store_load_async`: what `cdyn_get_callback` receives, and
+/// whether a version was loaded and which, as `cdyn_store_load` sets them (false and 0 when
+/// not found, with versioned writes off, and on failure).
+#[allow(non_camel_case_types)]
+pub type cdyn_load_callback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: cdyn_status,
+        found: bool,
+        session: *mut c_char,
+        session_len: usize,
+        expires: i64,
+        has_version: bool,
+        version: u64,
+        error: *mut cdyn_error,
+    ),
+>;
+
 /// Receives the result of a call that returns nothing but its status (`cdyn_store_set_async`,
 /// `cdyn_store_destroy_async`).
 #[allow(non_camel_case_types)]
 pub type cdyn_done_callback = Option<
     unsafe extern "C" fn(user_data: *mut c_void, status: cdyn_status, error: *mut cdyn_error),
+>;
+
+/// Receives the result of `cdyn_store_save_async`: what the save did and the version it
+/// wrote, as `cdyn_store_save` sets them (`CDYN_SAVE_WRITTEN`, false and 0 on failure, where
+/// they mean nothing: check the status).
+#[allow(non_camel_case_types)]
+pub type cdyn_save_callback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: cdyn_status,
+        outcome: cdyn_save_outcome,
+        has_written_version: bool,
+        written_version: u64,
+        error: *mut cdyn_error,
+    ),
+>;
+
+/// Receives the result of `cdyn_store_user_sessions_async`: the user's sessions, which the
+/// callback frees with `cdyn_user_session_list_free` (NULL on failure).
+#[allow(non_camel_case_types)]
+pub type cdyn_user_sessions_callback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: cdyn_status,
+        sessions: *mut cdyn_user_session_list,
+        error: *mut cdyn_error,
+    ),
 >;
 
 /// Receives the result of `cdyn_store_touch_async`: the outcome and the expiry the session
@@ -68,7 +113,8 @@ pub type cdyn_list_callback = Option<
     ),
 >;
 
-/// Receives a number (`cdyn_store_length_async`).
+/// Receives a number: the count of `cdyn_store_length_async`, the sessions ended by
+/// `cdyn_store_end_user_sessions_async` (0 on failure).
 #[allow(non_camel_case_types)]
 pub type cdyn_count_callback = Option<
     unsafe extern "C" fn(
@@ -252,6 +298,22 @@ pub unsafe extern "C" fn cdyn_store_get_async(
     })
 }
 
+/// Non-blocking `cdyn_store_load`; `callback` receives what `cdyn_store_load` would set, or
+/// one of the failures of `cdyn_store_load` (see "Non-blocking calls" at the top of this
+/// header).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_store_load_async(
+    store: *const cdyn_store,
+    sid: *const c_char,
+    callback: cdyn_load_callback,
+    user_data: *mut c_void,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    start(store, error, callback, user_data, || unsafe {
+        op::load(sid)
+    })
+}
+
 /// Non-blocking `cdyn_store_set`, with the same arguments; `callback` receives the status, or
 /// one of the failures of `cdyn_store_set` (see "Non-blocking calls" at the top of this
 /// header).
@@ -268,6 +330,27 @@ pub unsafe extern "C" fn cdyn_store_set_async(
 ) -> cdyn_status {
     start(store, error, callback, user_data, || unsafe {
         op::set(sid, session, expires, condition)
+    })
+}
+
+/// Non-blocking `cdyn_store_save`, with the same arguments but the outputs (`*loaded` is
+/// copied before this returns); `callback` receives what the save did and the version it
+/// wrote, or one of the failures of `cdyn_store_save` (see "Non-blocking calls" at the top of
+/// this header).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_store_save_async(
+    store: *const cdyn_store,
+    sid: *const c_char,
+    session: *const c_char,
+    expires: i64,
+    condition: cdyn_condition,
+    loaded: *const u64,
+    callback: cdyn_save_callback,
+    user_data: *mut c_void,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    start(store, error, callback, user_data, || unsafe {
+        op::save(sid, session, expires, condition, loaded)
     })
 }
 
@@ -395,6 +478,39 @@ pub unsafe extern "C" fn cdyn_store_verify_table_async(
 ) -> cdyn_status {
     start(store, error, callback, user_data, || unsafe {
         op::verify_table()
+    })
+}
+
+/// Non-blocking `cdyn_store_user_sessions`; `callback` receives the user's sessions, or one
+/// of the failures of `cdyn_store_user_sessions` (see "Non-blocking calls" at the top of this
+/// header).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_store_user_sessions_async(
+    store: *const cdyn_store,
+    user: *const c_char,
+    callback: cdyn_user_sessions_callback,
+    user_data: *mut c_void,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    start(store, error, callback, user_data, || unsafe {
+        op::user_sessions(user)
+    })
+}
+
+/// Non-blocking `cdyn_store_end_user_sessions` (`except` may be NULL); `callback` receives
+/// how many sessions were ended, or one of the failures of `cdyn_store_end_user_sessions` (see
+/// "Non-blocking calls" at the top of this header).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_store_end_user_sessions_async(
+    store: *const cdyn_store,
+    user: *const c_char,
+    except: *const c_char,
+    callback: cdyn_count_callback,
+    user_data: *mut c_void,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    start(store, error, callback, user_data, || unsafe {
+        op::end_user_sessions(user, except)
     })
 }
 

@@ -12,8 +12,8 @@ use std::ptr;
 use std::time::SystemTime;
 
 use connect_dynamodb_core::{
-    ReapReport, SessionRecord, SessionStore, TableReport, TableSetup, TouchOutcome, Touched,
-    WriteCondition, expiry,
+    ReapReport, Saved, SessionRecord, SessionStore, SetOptions, SetOutcome, TableReport,
+    TableSetup, TouchOutcome, Touched, UserSession, WriteCondition, expiry,
 };
 use futures_util::future::BoxFuture;
 
@@ -21,9 +21,9 @@ use crate::config::str_arg;
 use crate::error::{Failure, Outcome, cdyn_error, cdyn_status};
 use crate::store::{
     CDYN_CONDITION_ALWAYS, CDYN_CONDITION_IF_ABSENT, CDYN_CONDITION_IF_PRESENT,
-    CDYN_EXPIRES_DEFAULT, cdyn_condition, cdyn_touch_outcome,
+    CDYN_EXPIRES_DEFAULT, cdyn_condition, cdyn_save_outcome, cdyn_touch_outcome,
 };
-use crate::values::{c_string, cdyn_reap_report, cdyn_string_list};
+use crate::values::{c_string, cdyn_reap_report, cdyn_string_list, cdyn_user_session_list};
 
 /// A store operation with its arguments checked and copied: the core call still to run, and
 /// how its result becomes C values (on failure they are each one's `CValue::EMPTY`).
@@ -69,15 +69,22 @@ operations! {
         run: |s| s.get(&sid),
         output: found,
     }
-    /// `cdyn_store_set`.
-    fn set(
+    /// `cdyn_store_load`: as `cdyn_store_get`, and whether the session carries a version
+    /// (versioned writes on) and which.
+    fn load(sid: *const c_char => text) -> Option<SessionRecord> => (bool, *mut c_char, usize, i64, bool, u64) {
+        run: |s| s.get(&sid),
+        output: loaded,
+    }
+    /// `cdyn_store_save`: what the save did, and the version it wrote (versioned writes on).
+    fn save(
         sid: *const c_char => text,
         session: *const c_char => text,
         expires: i64 => expiry_arg,
-        condition: cdyn_condition => condition_arg
-    ) -> () => () {
-        run: |s| s.set_with(&sid, &session, expires, condition),
-        output: Ok,
+        condition: cdyn_condition => condition_arg,
+        loaded: *const u64 => loaded_arg
+    ) -> Saved => (cdyn_save_outcome, bool, u64) {
+        run: |s| s.save(&sid, &session, expires, SetOptions { condition, loaded, ..SetOptions::default() }),
+        output: |saved| Ok((saved.outcome.into(), saved.version.is_some(), saved.version.unwrap_or(0))),
     }
     /// `cdyn_store_touch`: the outcome and the expiry left stored.
     fn touch(sid: *const c_char => text, expires: i64 => expiry_arg) -> Touched => (cdyn_touch_outcome, i64) {
@@ -119,11 +126,43 @@ operations! {
         run: |s| s.table_exists(),
         output: |exists| Ok((exists,)),
     }
+    /// `cdyn_store_user_sessions`: the user's sessions.
+    fn user_sessions(user: *const c_char => text) -> Vec<UserSession> => (*mut cdyn_user_session_list,) {
+        run: |s| s.user_sessions(&user),
+        output: |sessions| Ok((cdyn_user_session_list::new(sessions).into_raw(),)),
+    }
+    /// `cdyn_store_end_user_sessions`: how many were ended.
+    fn end_user_sessions(
+        user: *const c_char => text,
+        except: *const c_char => optional_text
+    ) -> u64 => (u64,) {
+        run: |s| s.end_user_sessions(&user, except.as_deref()),
+        output: |n| Ok((n,)),
+    }
     /// `cdyn_store_verify_table`: the problems found.
     fn verify_table() -> TableReport => (*mut cdyn_string_list,) {
         run: |s| s.verify_table(),
         output: |report| Ok((problems(&report),)),
     }
+}
+
+/// `cdyn_store_set`: `cdyn_store_save` of a session this request did not load, without its
+/// results.
+///
+/// # Safety
+/// As for [`save`].
+pub(crate) unsafe fn set(
+    sid: *const c_char,
+    session: *const c_char,
+    expires: i64,
+    condition: cdyn_condition,
+) -> Outcome<Call<Saved, ()>> {
+    // SAFETY: per this function's contract (a NULL `loaded`: not loaded).
+    let call = unsafe { save(sid, session, expires, condition, ptr::null()) }?;
+    Ok(Call {
+        run: call.run,
+        output: |_| Ok(()),
+    })
 }
 
 /// Reads a NUL-terminated UTF-8 argument and copies it.
@@ -135,12 +174,33 @@ pub(crate) unsafe fn text(ptr: *const c_char, name: &str) -> Outcome<String> {
     unsafe { str_arg(ptr, name) }.map(str::to_owned)
 }
 
+/// Reads an optional NUL-terminated UTF-8 argument (NULL: none) and copies it.
+///
+/// # Safety
+/// As for [`text`].
+pub(crate) unsafe fn optional_text(ptr: *const c_char, name: &str) -> Outcome<Option<String>> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: per this function's contract.
+    unsafe { text(ptr, name) }.map(Some)
+}
+
 /// An expiry argument in epoch seconds, or `CDYN_EXPIRES_DEFAULT`; the range is the core's.
 fn expiry_arg(expires: i64, _name: &str) -> Outcome<Option<SystemTime>> {
     if expires == CDYN_EXPIRES_DEFAULT {
         return Ok(None);
     }
     Ok(Some(expiry::from_epoch_secs(expires as f64)?))
+}
+
+/// The version a save's session was loaded at: NULL for a session the request did not load.
+///
+/// # Safety
+/// `ptr` is NULL or points to a `uint64_t`, valid during the call.
+unsafe fn loaded_arg(ptr: *const u64, _name: &str) -> Outcome<Option<u64>> {
+    // SAFETY: per this function's contract.
+    Ok(unsafe { ptr.as_ref() }.copied())
 }
 
 /// A write condition argument.
@@ -163,6 +223,19 @@ fn found(record: Option<SessionRecord>) -> Outcome<(bool, *mut c_char, usize, i6
     Ok((true, c_string(&r.session)?, r.session.len(), expires))
 }
 
+fn loaded(record: Option<SessionRecord>) -> Outcome<(bool, *mut c_char, usize, i64, bool, u64)> {
+    let version = record.as_ref().and_then(|r| r.version);
+    let (found, session, session_len, expires) = found(record)?;
+    Ok((
+        found,
+        session,
+        session_len,
+        expires,
+        version.is_some(),
+        version.unwrap_or(0),
+    ))
+}
+
 fn touched(done: Touched) -> Outcome<(cdyn_touch_outcome, i64)> {
     let expires = done.expires_at.map_or(0, expiry::whole_secs);
     Ok((done.outcome.into(), expires))
@@ -170,6 +243,15 @@ fn touched(done: Touched) -> Outcome<(cdyn_touch_outcome, i64)> {
 
 fn problems(report: &TableReport) -> *mut cdyn_string_list {
     cdyn_string_list::new(report.problems.iter().map(ToString::to_string)).into_raw()
+}
+
+impl From<SetOutcome> for cdyn_save_outcome {
+    fn from(o: SetOutcome) -> Self {
+        match o {
+            SetOutcome::Written => cdyn_save_outcome::CDYN_SAVE_WRITTEN,
+            SetOutcome::Ended => cdyn_save_outcome::CDYN_SAVE_ENDED,
+        }
+    }
 }
 
 impl From<TouchOutcome> for cdyn_touch_outcome {
@@ -198,6 +280,7 @@ plain_values!(
     i64 = 0,
     u64 = 0,
     cdyn_touch_outcome = cdyn_touch_outcome::CDYN_TOUCH_NOT_FOUND,
+    cdyn_save_outcome = cdyn_save_outcome::CDYN_SAVE_WRITTEN,
     cdyn_reap_report = cdyn_reap_report {
         scanned: 0,
         deleted: 0
@@ -217,6 +300,14 @@ impl CValue for *mut cdyn_string_list {
     fn release(self) {
         // SAFETY: NULL or a list from `into_raw`, owned by nobody else.
         unsafe { crate::values::cdyn_string_list_free(self) }
+    }
+}
+
+impl CValue for *mut cdyn_user_session_list {
+    const EMPTY: Self = ptr::null_mut();
+    fn release(self) {
+        // SAFETY: NULL or a list from `into_raw`, owned by nobody else.
+        unsafe { crate::values::cdyn_user_session_list_free(self) }
     }
 }
 
@@ -342,5 +433,7 @@ arities! {
     ()
     (oa a: A)
     (oa a: A, ob b: B)
+    (oa a: A, ob b: B, oc c: C)
     (oa a: A, ob b: B, oc c: C, od d: D)
+    (oa a: A, ob b: B, oc c: C, od d: D, oe e: E, of f: F)
 }

@@ -1,7 +1,10 @@
-//! Data handed to C: strings (plain `malloc` buffers), string lists, reports.
+//! Data handed to C: strings (plain `malloc` buffers), string lists, user session lists,
+//! reports.
 
 use std::ffi::c_char;
 use std::ptr;
+
+use connect_dynamodb_core::{UserSession, expiry};
 
 use crate::error::{Failure, Outcome, infallible};
 
@@ -107,6 +110,124 @@ pub unsafe extern "C" fn cdyn_string_list_free(list: *mut cdyn_string_list) {
     });
 }
 
+/// The `created` of a `cdyn_user_session` whose item does not record its creation time.
+pub const CDYN_CREATED_UNKNOWN: i64 = 0;
+
+/// One of a user's sessions, as `cdyn_store_user_sessions` lists it: an entry of a
+/// `cdyn_user_session_list`, read with `cdyn_user_session_list_at`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+#[allow(non_camel_case_types)]
+pub struct cdyn_user_session {
+    /// The session id (without the store's prefix), NUL-terminated UTF-8. It belongs to the
+    /// list and stays valid until `cdyn_user_session_list_free`.
+    pub id: *const c_char,
+    /// The length of `id` in bytes.
+    pub id_len: usize,
+    /// When the session expires, in epoch seconds (as `cdyn_store_get` reports it).
+    pub expires: i64,
+    /// When the session was created, in epoch seconds; `CDYN_CREATED_UNKNOWN` (0) when its
+    /// item does not record it.
+    pub created: i64,
+}
+
+/// A list of a user's sessions, from `cdyn_store_user_sessions`.
+///
+/// The caller owns it and frees it with `cdyn_user_session_list_free`, which also frees its
+/// entries. A list is immutable: its accessors may be called from any thread.
+#[allow(non_camel_case_types)]
+pub struct cdyn_user_session_list {
+    /// Each id with a NUL byte appended; `entries` point into them (boxed: they never move).
+    ids: Vec<Box<[u8]>>,
+    entries: Vec<cdyn_user_session>,
+}
+
+impl std::fmt::Debug for cdyn_user_session_list {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Session ids are bearer credentials: only the count is shown.
+        f.debug_struct("cdyn_user_session_list")
+            .field("sessions", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl cdyn_user_session_list {
+    pub(crate) fn new(sessions: Vec<UserSession>) -> Self {
+        let mut list = cdyn_user_session_list {
+            ids: Vec::with_capacity(sessions.len()),
+            entries: Vec::with_capacity(sessions.len()),
+        };
+        for session in sessions {
+            let id_len = session.id.len();
+            let mut bytes = session.id.into_bytes();
+            bytes.push(0);
+            let id = bytes.into_boxed_slice();
+            list.entries.push(cdyn_user_session {
+                id: id.as_ptr().cast(),
+                id_len,
+                expires: expiry::whole_secs(session.expires_at),
+                created: session
+                    .created_at
+                    .map_or(CDYN_CREATED_UNKNOWN, expiry::whole_secs),
+            });
+            list.ids.push(id);
+        }
+        list
+    }
+
+    pub(crate) fn into_raw(self) -> *mut cdyn_user_session_list {
+        Box::into_raw(Box::new(self))
+    }
+}
+
+/// The number of sessions in `list`; 0 when `list` is NULL.
+///
+/// Ownership: borrows `list`.
+/// Thread safety: may be called from any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_user_session_list_count(
+    list: *const cdyn_user_session_list,
+) -> usize {
+    infallible(0, || {
+        // SAFETY: NULL or a list the library returned and the caller has not freed.
+        unsafe { list.as_ref() }.map_or(0, |l| l.entries.len())
+    })
+}
+
+/// The session at `index` (0-based) of `list`; NULL when `list` is NULL or `index` is not
+/// below `cdyn_user_session_list_count(list)`.
+///
+/// Ownership: the entry and its id belong to `list` and stay valid until
+/// `cdyn_user_session_list_free(list)`; never free them.
+/// Thread safety: may be called from any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_user_session_list_at(
+    list: *const cdyn_user_session_list,
+    index: usize,
+) -> *const cdyn_user_session {
+    infallible(ptr::null(), || {
+        // SAFETY: NULL or a list the library returned and the caller has not freed.
+        unsafe { list.as_ref() }
+            .and_then(|l| l.entries.get(index))
+            .map_or(ptr::null(), ptr::from_ref)
+    })
+}
+
+/// Frees a list of a user's sessions and its entries. `cdyn_user_session_list_free(NULL)`
+/// does nothing.
+///
+/// Ownership: takes `list`, which must not be used afterwards.
+/// Thread safety: may be called from any thread, once per list.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_user_session_list_free(list: *mut cdyn_user_session_list) {
+    infallible((), || {
+        if !list.is_null() {
+            // SAFETY: a list the library returned, freed once (the caller's promise).
+            drop(unsafe { Box::from_raw(list) });
+        }
+    });
+}
+
 /// Frees a string the library returned (the session text of `cdyn_store_get`).
 /// `cdyn_string_free(NULL)` does nothing.
 ///
@@ -164,6 +285,46 @@ mod tests {
             assert_eq!(cdyn_string_list_count(ptr::null()), 0);
             cdyn_string_list_free(list);
             cdyn_string_list_free(ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn user_session_lists_hand_out_their_entries() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |secs| UNIX_EPOCH + Duration::from_secs(secs);
+        let list = cdyn_user_session_list::new(vec![
+            UserSession {
+                id: "first".to_owned(),
+                expires_at: at(1_700_003_600),
+                created_at: Some(at(1_700_000_000)),
+            },
+            UserSession {
+                id: "second".to_owned(),
+                expires_at: at(1_700_007_200),
+                created_at: None,
+            },
+        ]);
+        assert!(
+            !format!("{list:?}").contains("first"),
+            "ids stay out of Debug"
+        );
+        let list = list.into_raw();
+        // SAFETY: the list was just returned and is freed once below.
+        unsafe {
+            assert_eq!(cdyn_user_session_list_count(list), 2);
+            let first = &*cdyn_user_session_list_at(list, 0);
+            assert_eq!(CStr::from_ptr(first.id).to_bytes(), b"first");
+            assert_eq!(first.id_len, 5);
+            assert_eq!(first.expires, 1_700_003_600);
+            assert_eq!(first.created, 1_700_000_000);
+            let second = &*cdyn_user_session_list_at(list, 1);
+            assert_eq!(CStr::from_ptr(second.id).to_bytes(), b"second");
+            assert_eq!(second.created, CDYN_CREATED_UNKNOWN);
+            assert!(cdyn_user_session_list_at(list, 2).is_null());
+            assert!(cdyn_user_session_list_at(ptr::null(), 0).is_null());
+            assert_eq!(cdyn_user_session_list_count(ptr::null()), 0);
+            cdyn_user_session_list_free(list);
+            cdyn_user_session_list_free(ptr::null_mut());
         }
     }
 

@@ -3,10 +3,10 @@
 #
 # 1. the test programs in ffi/tests/c, compiled with -Wall -Wextra -Werror and
 #    AddressSanitizer (its leak checker included) + UndefinedBehaviorSanitizer, against the
-#    debug build of libconnect_dynamodb.so (test_fork with UndefinedBehaviorSanitizer only:
-#    see below);
-# 2. test_store once more, built without sanitizers, under valgrind memcheck: no errors and
-#    no definite leaks;
+#    debug build of libconnect_dynamodb.so (test_fork with UndefinedBehaviorSanitizer only,
+#    test_user_index on a DynamoDB Local of its own: see below);
+# 2. test_store and test_lifecycle once more, built without sanitizers, under valgrind
+#    memcheck: no errors and no definite leaks;
 # 3. a session written by the Node package (ffi/tests/node-writes-session.js), read from C,
 #    and the shared vectors of tests/vectors (written raw by ffi/tests/write-vectors.js), read
 #    by test_vectors;
@@ -36,7 +36,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 start=$(date +%s)
 step() { printf '\n== %s\n' "$*"; }
 
-programs=(test_store test_concurrency test_node_interop)
+programs=(test_store test_concurrency test_lifecycle test_user_index test_node_interop)
 step "compiling ${programs[*]} with ${sanitizers[*]}"
 for p in "${programs[@]}"; do
   "$CC" "${warnings[@]}" "${sanitizers[@]}" -Iinclude "ffi/tests/c/$p.c" "${link[@]}" -o "$out/$p"
@@ -49,25 +49,37 @@ done
 ub_only=(-g -O1 -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize-recover=undefined)
 "$CC" "${warnings[@]}" "${ub_only[@]}" -Iinclude ffi/tests/c/test_fork.c "${link[@]}" -o "$out/test_fork"
 
-for p in test_store test_concurrency; do
+for p in test_store test_concurrency test_lifecycle; do
   step "$p (AddressSanitizer + UndefinedBehaviorSanitizer)"
   "$out/$p"
 done
 step "test_fork (UndefinedBehaviorSanitizer)"
 "$out/test_fork"
+# DynamoDB Local 3.3.1 leaves an index added to an existing table CREATING for ever once it
+# has served the suite's other tables (see test_user_index.c): this one gets a server of its own.
+step "test_user_index (AddressSanitizer + UndefinedBehaviorSanitizer), on a DynamoDB Local of its own"
+scripts/dynamodb-local.sh run -- "$out/test_user_index"
 
-step "test_store under valgrind memcheck (built without sanitizers)"
-"$CC" "${warnings[@]}" -g -O1 -Iinclude ffi/tests/c/test_store.c "${link[@]}" -o "$out/test_store.valgrind"
-# round_trip, expiry handling and every failure status: blocking calls, errors, lists, strings.
-# No suppressions are needed: the Rust and Tokio code of the library reports nothing.
-valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-  --show-leak-kinds=definite --log-file="$work/valgrind.log" \
-  "$out/test_store.valgrind" round_trip conditions ids_length_clear bad_input every_status || {
-  cat "$work/valgrind.log" >&2
-  exit 1
+step "test_store and test_lifecycle under valgrind memcheck (built without sanitizers)"
+# test_store: round_trip, expiry handling and every failure status (blocking calls, errors,
+# lists, strings); test_lifecycle: every test (saves with an outcome, user session lists, the
+# non-blocking twins, merging threads). No suppressions are needed: the Rust and Tokio code of
+# the library reports nothing.
+valgrind_run() {
+  local program=$1
+  shift
+  "$CC" "${warnings[@]}" -g -O1 -Iinclude "ffi/tests/c/$program.c" "${link[@]}" -o "$out/$program.valgrind"
+  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+    --show-leak-kinds=definite --log-file="$work/$program.valgrind.log" \
+    "$out/$program.valgrind" "$@" || {
+    cat "$work/$program.valgrind.log" >&2
+    exit 1
+  }
+  grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable' "$work/$program.valgrind.log" |
+    sed "s/^==[0-9]*== */$program: /"
 }
-grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable' "$work/valgrind.log" |
-  sed 's/^==[0-9]*== *//' 
+valgrind_run test_store round_trip conditions ids_length_clear bad_input every_status
+valgrind_run test_lifecycle
 
 step "a session written by the Node package, read from C"
 [[ -f bindings-node/native.js ]] && ls bindings-node/*.node >/dev/null 2>&1 || {

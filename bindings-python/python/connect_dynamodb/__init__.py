@@ -20,9 +20,11 @@ from ._native import (
     OPTIONS,
     Credentials,
     ReapReport,
+    SaveResult,
     SessionStore,
     StoredSession,
     TouchResult,
+    UserSession,
     __version__,
 )
 from .exceptions import (
@@ -54,6 +56,7 @@ __all__ = [
     "ItemTooLargeError",
     "ReapReport",
     "RequestTimeoutError",
+    "SaveResult",
     "SerializationError",
     "ServiceError",
     "SessionStore",
@@ -63,6 +66,7 @@ __all__ = [
     "ThrottledError",
     "TouchResult",
     "TransportError",
+    "UserSession",
     "__version__",
 ]
 

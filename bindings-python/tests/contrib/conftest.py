@@ -1,16 +1,16 @@
-"""Fixtures of the framework-integration tests: DynamoDB Local tables, stores, a counting proxy."""
+"""Fixtures of the framework-integration tests: DynamoDB Local tables and stores (the counting
+proxy is ``tests/conftest.py``'s ``proxy``)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import counting_proxy
 from connect_dynamodb import AsyncSessionStore, SessionStore
 from contrib_support import local_endpoint
 
@@ -41,11 +41,3 @@ def make_async_store(
 ) -> Callable[..., AsyncSessionStore]:
     """Makes asyncio stores on the test's table."""
     return async_store_factory
-
-
-@pytest.fixture
-def proxy() -> Iterator[counting_proxy.CountingProxy]:
-    """A counting proxy in front of DynamoDB Local."""
-    p = counting_proxy.start(local_endpoint())
-    yield p
-    p.close()

@@ -9,23 +9,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import django
+import django_settings
 import pytest
-from contrib_support import cache_dir, create_table, local_endpoint
-from django.conf import settings
+from contrib_support import cache_dir, create_table, delete_table, local_endpoint
 
-if not settings.configured:
-    settings.configure(
-        SECRET_KEY="connect-dynamodb-django-tests",
-        USE_TZ=True,
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.sessions"],
-        DATABASES={},
-        SESSION_ENGINE="connect_dynamodb.contrib.django",
-        MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"],
-        ROOT_URLCONF=__name__,
-        CONNECT_DYNAMODB={},
-    )
-    django.setup()
+if not django_settings.settings.configured:
+    django_settings.configure(__name__)
 
 from connect_dynamodb.contrib import django as engine
 from connect_dynamodb.contrib.django import SessionStore
@@ -75,9 +64,12 @@ urlpatterns = [
 def django_table() -> Iterator[str]:
     """One table for this module's tests, named by CONNECT_DYNAMODB."""
     table = create_table("django")
-    with override_settings(CONNECT_DYNAMODB={"table": table, "endpoint": local_endpoint()}):
+    with override_settings(
+        CONNECT_DYNAMODB={"table": table, "endpoint": local_endpoint()}, ROOT_URLCONF=__name__
+    ):
         yield table
     engine.reset_stores()
+    delete_table(table)
 
 
 # Django's own backend tests ------------------------------------------------------------------

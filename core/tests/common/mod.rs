@@ -214,6 +214,24 @@ pub async fn get_raw(store: &SessionStore, key: &str) -> Option<HashMap<String, 
         .item
 }
 
+/// Asserts that the item under `key` is a tombstone, exactly as `destroy` wrote it: JSON `null`
+/// for `sess` (what connect-dynamodb 3.x reads as "no session"), the time it ended, and no
+/// other attribute.
+pub async fn assert_tombstone(store: &SessionStore, key: &str) {
+    let item = get_raw(store, key).await.expect("a tombstone is stored");
+    assert_eq!(item.get("sess"), Some(&s("null")), "{key}");
+    assert!(
+        matches!(item.get("ended"), Some(AttributeValue::N(_))),
+        "{key}"
+    );
+    let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let hash_key = store.config().hash_key();
+    let mut expected = vec![hash_key, "ended", "expires", "sess", "type"];
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+}
+
 /// Every key in the table, of any prefix.
 pub async fn all_raw_keys(store: &SessionStore) -> Vec<String> {
     let mut keys = Vec::new();

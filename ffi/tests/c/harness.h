@@ -307,4 +307,263 @@ static inline void fake_server_stop(fake_server *server) {
   close(server->stop_pipe[1]);
 }
 
+/* A counting proxy in front of DynamoDB Local: forwards every request unchanged and counts
+ * them by DynamoDB operation (the X-Amz-Target header), so tests can assert what a call costs.
+ * A request is counted before it is forwarded, so once a call has returned its requests are
+ * all counted. */
+enum { PROXY_MAX_OPS = 32, PROXY_MAX_CONNS = 64 };
+
+typedef struct counting_proxy counting_proxy;
+
+typedef struct {
+  counting_proxy *proxy;
+  int client;
+  atomic_int upstream;
+  pthread_t thread;
+} proxy_conn;
+
+struct counting_proxy {
+  int listener;
+  int port;
+  struct sockaddr_in upstream;
+  int stop_pipe[2];
+  pthread_t thread;
+  pthread_mutex_t mutex;
+  char ops[PROXY_MAX_OPS][64];
+  int counts[PROXY_MAX_OPS];
+  int nops;
+  proxy_conn conns[PROXY_MAX_CONNS];
+  int nconns;
+  char url[64];
+};
+
+/* The length of the complete HTTP message at the start of `d` (`n` bytes), 0 while it is
+ * incomplete, -1 when it cannot be parsed. Bodies: Content-Length or chunked. */
+static inline long http_message_length(const char *d, size_t n) {
+  const char *end = memmem(d, n, "\r\n\r\n", 4);
+  if (end == NULL) return 0;
+  size_t head = (size_t)(end - d) + 4;
+  long content_length = -1;
+  bool chunked = false;
+  for (const char *line = d; line < end;) {
+    const char *eol = memmem(line, (size_t)(end - line) + 2, "\r\n", 2);
+    if (eol == NULL) break;
+    if (strncasecmp(line, "content-length:", 15) == 0) content_length = strtol(line + 15, NULL, 10);
+    if (strncasecmp(line, "transfer-encoding:", 18) == 0 && memmem(line, (size_t)(eol - line), "chunked", 7))
+      chunked = true;
+    line = eol + 2;
+  }
+  if (content_length >= 0) return head + (size_t)content_length <= n ? (long)head + content_length : 0;
+  if (!chunked) return (long)head;
+  size_t p = head;
+  for (;;) {
+    const char *eol = memmem(d + p, n - p, "\r\n", 2);
+    if (eol == NULL) return 0;
+    char *after = NULL;
+    unsigned long size = strtoul(d + p, &after, 16);
+    if (after == d + p) return -1;
+    p = (size_t)(eol - d) + 2;
+    if (size == 0) {
+      /* No trailers: the empty line ends the message. */
+      if (n - p < 2) return 0;
+      return memcmp(d + p, "\r\n", 2) == 0 ? (long)(p + 2) : -1;
+    }
+    if (n - p < size + 2) return 0;
+    p += size + 2;
+  }
+}
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+} proxy_buf;
+
+/* Reads one HTTP message from `fd` into `buf` (which may hold bytes read before); returns its
+ * length, or 0 on end of stream or error. */
+static inline size_t proxy_read_message(int fd, proxy_buf *buf) {
+  for (;;) {
+    long length = buf->len > 0 ? http_message_length(buf->data, buf->len) : 0;
+    if (length < 0) return 0;
+    if (length > 0) return (size_t)length;
+    if (buf->cap - buf->len < 65536) {
+      buf->cap = buf->cap * 2 + 65536;
+      buf->data = realloc(buf->data, buf->cap);
+      if (buf->data == NULL) return 0;
+    }
+    ssize_t got = recv(fd, buf->data + buf->len, buf->cap - buf->len, 0);
+    if (got <= 0) return 0;
+    buf->len += (size_t)got;
+  }
+}
+
+static inline bool proxy_send_all(int fd, const char *d, size_t n) {
+  while (n > 0) {
+    ssize_t sent = send(fd, d, n, MSG_NOSIGNAL);
+    if (sent <= 0) return false;
+    d += sent;
+    n -= (size_t)sent;
+  }
+  return true;
+}
+
+static inline void proxy_count_request(counting_proxy *proxy, const char *request, size_t head) {
+  char op[64] = "(none)";
+  for (const char *line = request; line < request + head;) {
+    const char *eol = memmem(line, (size_t)(request + head - line), "\r\n", 2);
+    if (eol == NULL) break;
+    if (strncasecmp(line, "x-amz-target:", 13) == 0) {
+      const char *dot = memrchr(line, '.', (size_t)(eol - line));
+      const char *name = dot ? dot + 1 : line + 13;
+      while (*name == ' ') name++;
+      size_t len = (size_t)(eol - name) < sizeof op - 1 ? (size_t)(eol - name) : sizeof op - 1;
+      memcpy(op, name, len);
+      op[len] = '\0';
+    }
+    line = eol + 2;
+  }
+  pthread_mutex_lock(&proxy->mutex);
+  int i = 0;
+  while (i < proxy->nops && strcmp(proxy->ops[i], op) != 0) i++;
+  if (i == proxy->nops && i < PROXY_MAX_OPS) {
+    snprintf(proxy->ops[i], sizeof proxy->ops[i], "%s", op);
+    proxy->counts[i] = 0;
+    proxy->nops++;
+  }
+  if (i < PROXY_MAX_OPS) proxy->counts[i]++;
+  pthread_mutex_unlock(&proxy->mutex);
+}
+
+/* One client connection: each request is counted, sent upstream on a connection of its own,
+ * and the answer sent back. The stopper closes the sockets after joining this thread. */
+static inline void *proxy_conn_main(void *arg) {
+  proxy_conn *conn = arg;
+  proxy_buf in = {0}, out = {0};
+  for (;;) {
+    size_t length = proxy_read_message(conn->client, &in);
+    if (length == 0) break;
+    const char *head_end = memmem(in.data, length, "\r\n\r\n", 4);
+    proxy_count_request(conn->proxy, in.data, (size_t)(head_end - in.data) + 4);
+    if (atomic_load(&conn->upstream) < 0) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (connect(fd, (struct sockaddr *)&conn->proxy->upstream, sizeof conn->proxy->upstream) != 0) {
+        close(fd);
+        break;
+      }
+      atomic_store(&conn->upstream, fd);
+    }
+    int upstream = atomic_load(&conn->upstream);
+    if (!proxy_send_all(upstream, in.data, length)) break;
+    memmove(in.data, in.data + length, in.len - length);
+    in.len -= length;
+    size_t answer = proxy_read_message(upstream, &out);
+    if (answer == 0 || !proxy_send_all(conn->client, out.data, answer)) break;
+    memmove(out.data, out.data + answer, out.len - answer);
+    out.len -= answer;
+  }
+  free(in.data);
+  free(out.data);
+  return NULL;
+}
+
+static inline void *proxy_accept_main(void *arg) {
+  counting_proxy *proxy = arg;
+  for (;;) {
+    struct pollfd fds[2] = {{.fd = proxy->listener, .events = POLLIN},
+                            {.fd = proxy->stop_pipe[0], .events = POLLIN}};
+    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (fds[1].revents) break;
+    if (!(fds[0].revents & POLLIN)) continue;
+    int fd = accept(proxy->listener, NULL, NULL);
+    if (fd < 0) continue;
+    if (proxy->nconns == PROXY_MAX_CONNS) {
+      close(fd);
+      continue;
+    }
+    proxy_conn *conn = &proxy->conns[proxy->nconns];
+    conn->proxy = proxy;
+    conn->client = fd;
+    atomic_store(&conn->upstream, -1);
+    if (pthread_create(&conn->thread, NULL, proxy_conn_main, conn) != 0) {
+      close(fd);
+      continue;
+    }
+    proxy->nconns++;
+  }
+  return NULL;
+}
+
+/* Starts a proxy in front of DYNAMODB_ENDPOINT (http://HOST:PORT, HOST an IPv4 address or
+ * localhost); its URL is proxy->url. */
+static inline void counting_proxy_start(counting_proxy *proxy) {
+  memset(proxy, 0, sizeof *proxy);
+  pthread_mutex_init(&proxy->mutex, NULL);
+  const char *endpoint = local_endpoint();
+  char host[64] = "";
+  int port = 0;
+  if (sscanf(endpoint, "http://%63[^:/]:%d", host, &port) != 2) {
+    fprintf(stderr, "counting proxy: cannot read the endpoint %s\n", endpoint);
+    exit(2);
+  }
+  proxy->upstream.sin_family = AF_INET;
+  proxy->upstream.sin_port = htons((uint16_t)port);
+  if (strcmp(host, "localhost") == 0) snprintf(host, sizeof host, "127.0.0.1");
+  CHECK(inet_pton(AF_INET, host, &proxy->upstream.sin_addr) == 1);
+  proxy->listener = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  CHECK(bind(proxy->listener, (struct sockaddr *)&addr, sizeof addr) == 0);
+  CHECK(listen(proxy->listener, 64) == 0);
+  socklen_t len = sizeof addr;
+  CHECK(getsockname(proxy->listener, (struct sockaddr *)&addr, &len) == 0);
+  proxy->port = ntohs(addr.sin_port);
+  snprintf(proxy->url, sizeof proxy->url, "http://127.0.0.1:%d", proxy->port);
+  CHECK(pipe(proxy->stop_pipe) == 0);
+  CHECK(pthread_create(&proxy->thread, NULL, proxy_accept_main, proxy) == 0);
+}
+
+/* Stops the proxy: call it after freeing the stores that use it. */
+static inline void counting_proxy_stop(counting_proxy *proxy) {
+  CHECK(write(proxy->stop_pipe[1], "x", 1) == 1);
+  pthread_join(proxy->thread, NULL);
+  for (int i = 0; i < proxy->nconns; i++) {
+    proxy_conn *conn = &proxy->conns[i];
+    shutdown(conn->client, SHUT_RDWR);
+    int upstream = atomic_load(&conn->upstream);
+    if (upstream >= 0) shutdown(upstream, SHUT_RDWR);
+    pthread_join(conn->thread, NULL);
+    close(conn->client);
+    if (atomic_load(&conn->upstream) >= 0) close(atomic_load(&conn->upstream));
+  }
+  close(proxy->listener);
+  close(proxy->stop_pipe[0]);
+  close(proxy->stop_pipe[1]);
+  pthread_mutex_destroy(&proxy->mutex);
+}
+
+/* The requests of operation `op` (e.g. "PutItem") since the last reset; "" counts them all. */
+static inline int proxy_count(counting_proxy *proxy, const char *op) {
+  pthread_mutex_lock(&proxy->mutex);
+  int n = 0;
+  for (int i = 0; i < proxy->nops; i++)
+    if (*op == '\0' || strcmp(proxy->ops[i], op) == 0) n += proxy->counts[i];
+  pthread_mutex_unlock(&proxy->mutex);
+  return n;
+}
+
+static inline void proxy_reset(counting_proxy *proxy) {
+  pthread_mutex_lock(&proxy->mutex);
+  proxy->nops = 0;
+  pthread_mutex_unlock(&proxy->mutex);
+}
+
+/* Prints what the proxy counted since the last reset, e.g. "PutItem=1 GetItem=1". */
+static inline void proxy_describe(counting_proxy *proxy, char *buf, size_t size) {
+  pthread_mutex_lock(&proxy->mutex);
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < proxy->nops && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s=%d", i ? " " : "", proxy->ops[i],
+                             proxy->counts[i]);
+  pthread_mutex_unlock(&proxy->mutex);
+}
+
 #endif

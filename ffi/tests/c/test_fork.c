@@ -25,18 +25,19 @@ static void on_get(void *user_data, cdyn_status status, bool found, char *sessio
   cdyn_error_free(error);
 }
 
-/* What a child does with its parent's store; returns the child's exit status. */
-static int child_work(cdyn_store *store, const char *table) {
+/* What a child does with its parent's store, writing the session `sid`; returns the child's
+ * exit status. */
+static int child_work(cdyn_store *store, const char *table, const char *sid) {
   alarm(30);
   bool found = false;
   char *json = NULL;
   if (cdyn_store_get(store, "parent", &found, &json, NULL, NULL, NULL) != CDYN_OK) return 10;
   if (!found || strcmp(json, "{\"from\":\"parent\"}") != 0) return 11;
   cdyn_string_free(json);
-  if (cdyn_store_set(store, "child", "{\"from\":\"child\"}", now_secs() + 600,
+  if (cdyn_store_set(store, sid, "{\"from\":\"child\"}", now_secs() + 600,
                      CDYN_CONDITION_ALWAYS, NULL) != CDYN_OK)
     return 12;
-  if (cdyn_store_get_async(store, "child", on_get, NULL, NULL) != CDYN_OK) return 13;
+  if (cdyn_store_get_async(store, sid, on_get, NULL, NULL) != CDYN_OK) return 13;
   if (!wait_for_count(&mutex, &cond, &callbacks, 1, 20) || !callback_ok) return 14;
   /* A new store in the child. */
   cdyn_config *config = local_config(table);
@@ -50,11 +51,11 @@ static int child_work(cdyn_store *store, const char *table) {
 }
 
 /* Runs `child_work` (or a grandchild of it) in a child process; returns its exit status. */
-static int in_child(cdyn_store *store, const char *table, bool grandchild) {
+static int in_child(cdyn_store *store, const char *table, const char *sid, bool grandchild) {
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
-    int status = grandchild ? in_child(store, table, false) : child_work(store, table);
+    int status = grandchild ? in_child(store, table, sid, false) : child_work(store, table, sid);
     /* _exit: the child must not run the parent's exit handlers a second time. */
     _exit(status);
   }
@@ -69,8 +70,10 @@ static int in_child(cdyn_store *store, const char *table, bool grandchild) {
   return WEXITSTATUS(wstatus);
 }
 
-static void reset_child_marker(cdyn_store *store) {
-  CHECK_STATUS(cdyn_store_destroy(store, "child", NULL), CDYN_OK, NULL);
+/* Ends the child's session. Its id stays ended (a tombstone) for the tombstone lifetime, so
+ * each child writes an id of its own. */
+static void reset_child_marker(cdyn_store *store, const char *sid) {
+  CHECK_STATUS(cdyn_store_destroy(store, sid, NULL), CDYN_OK, NULL);
 }
 
 static void test_child_uses_parent_store(void) {
@@ -81,7 +84,7 @@ static void test_child_uses_parent_store(void) {
   CHECK_STATUS(cdyn_store_set(store, "parent", "{\"from\":\"parent\"}", now_secs() + 600,
                               CDYN_CONDITION_ALWAYS, &err),
                CDYN_OK, err);
-  int status = in_child(store, table, false);
+  int status = in_child(store, table, "child", false);
   if (status != 0) fprintf(stderr, "child exit status %d\n", status);
   CHECK(status == 0);
   /* The parent still works, and sees the child's write. */
@@ -90,13 +93,13 @@ static void test_child_uses_parent_store(void) {
   CHECK_STATUS(cdyn_store_get(store, "child", &found, &json, NULL, NULL, &err), CDYN_OK, err);
   CHECK(found && json != NULL && strcmp(json, "{\"from\":\"child\"}") == 0);
   cdyn_string_free(json);
-  reset_child_marker(store);
+  reset_child_marker(store, "child");
 
   /* A grandchild (a fork of a forked child) works too. */
-  status = in_child(store, table, true);
+  status = in_child(store, table, "grandchild", true);
   if (status != 0) fprintf(stderr, "grandchild exit status %d\n", status);
   CHECK(status == 0);
-  reset_child_marker(store);
+  reset_child_marker(store, "grandchild");
   cdyn_store_free(store);
 }
 
@@ -122,7 +125,7 @@ static void test_fork_during_calls(void) {
   for (int i = 0; i < 20; i++)
     CHECK_STATUS(cdyn_store_destroy_async(store, "other", on_done, &done, NULL), CDYN_OK, NULL);
   callbacks = 0;
-  int status = in_child(store, table, false);
+  int status = in_child(store, table, "child", false);
   CHECK(status == 0);
   CHECK(wait_for_count(&mutex, &cond, &done, 20, 30));
   pthread_mutex_lock(&mutex);

@@ -317,6 +317,17 @@ static void test_config(void) {
   CHECK_STATUS(cdyn_config_set_first_use(NULL, CDYN_FIRST_USE_CHECK, &err), CDYN_ERR_INVALID_ARGUMENT,
                err);
   CHECK_STATUS(cdyn_config_set_clock(c, NULL, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_tombstone_lifetime(c, 0, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_tombstone_lifetime(c, 3600000, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_merge(c, CDYN_MERGE_MINE, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_merge(c, CDYN_MERGE_ERROR, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_merge(c, CDYN_MERGE_OFF, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_merge(c, 3, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_config_set_absolute_timeout(c, 8 * 3600 * 1000, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_absolute_timeout(c, 0, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_user_field(c, "passport.user", &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_user_field(c, NULL, &err), CDYN_OK, err);
+  CHECK_STATUS(cdyn_config_set_user_field(c, "_auth_user_id", &err), CDYN_OK, err);
 
   /* The error names the option and its setter (also through cdyn_error_field), which is the
    * call that was refused. */
@@ -356,6 +367,17 @@ static void test_config(void) {
   REFUSED(cdyn_config_set_max_attempts(c, 11, &err), "`max_attempts`");
   REFUSED(cdyn_config_set_scan_segments(c, 65, &err), "`scan_segments`");
   REFUSED(cdyn_config_set_billing(c, CDYN_BILLING_PROVISIONED, 5, 40001, &err), "`write_units`");
+  REFUSED(cdyn_config_set_tombstone_lifetime(c, UINT64_MAX, &err), "`tombstone_lifetime`");
+  REFUSED(cdyn_config_set_absolute_timeout(c, UINT64_MAX, &err), "`absolute_timeout`");
+  REFUSED(cdyn_config_set_user_field(c, "", &err), "`user_field`");
+  REFUSED(cdyn_config_set_user_field(c, "passport..user", &err), "`user_field`");
+  REFUSED(cdyn_config_set_user_field(c, "passport.", &err), "`user_field`");
+  char long_field[300];
+  memset(long_field, 'f', 256);
+  long_field[256] = '\0';
+  REFUSED(cdyn_config_set_user_field(c, long_field, &err), "`user_field`");
+  /* With a user field set, the items get a `user` attribute: the hash key cannot be `user`. */
+  REFUSED(cdyn_config_set_hash_key(c, "user", &err), "`hash_key`");
 #undef REFUSED
   /* Errors other than INVALID_CONFIG name no setter. */
   CHECK(cdyn_config_set_table(NULL, "t", &err) == CDYN_ERR_INVALID_ARGUMENT);
@@ -653,6 +675,66 @@ static void test_bad_input(void) {
   CHECK_STATUS(cdyn_store_table_exists(store, NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
   CHECK_STATUS(cdyn_store_verify_table(store, NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
   CHECK_STATUS(cdyn_store_create_table(NULL, NULL, NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  /* cdyn_store_save: as cdyn_store_set; its outputs are written only on success. */
+  cdyn_save_outcome saved = CDYN_SAVE_ENDED;
+  bool has_written = true;
+  uint64_t written = 77;
+  uint64_t loaded = 3;
+  CHECK_STATUS(cdyn_store_save(NULL, "a", "{}", 0, CDYN_CONDITION_ALWAYS, NULL, &saved, &has_written, &written,
+                               &err),
+               CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_store_save(store, "a", "{}", 0, 7, &loaded, &saved, &has_written, &written, &err),
+               CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_store_save(store, "", "{}", 0, CDYN_CONDITION_ALWAYS, NULL, &saved, &has_written, &written,
+                               &err),
+               CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_store_save(store, "a", "{nope", 0, CDYN_CONDITION_ALWAYS, &loaded, &saved, &has_written,
+                               &written, &err),
+               CDYN_ERR_SERIALIZATION, err);
+  CHECK(saved == CDYN_SAVE_ENDED && has_written && written == 77);
+  /* Every output may be NULL. With merging off (this store) no version is written, and a
+   * loaded version is ignored. */
+  CHECK_STATUS(cdyn_store_save(store, "a", "{}", 0, CDYN_CONDITION_ALWAYS, NULL, NULL, NULL, NULL, &err), CDYN_OK,
+               err);
+  CHECK_STATUS(cdyn_store_save(store, "a", "{}", 0, CDYN_CONDITION_ALWAYS, &loaded, &saved, &has_written,
+                               &written, &err),
+               CDYN_OK, err);
+  CHECK(saved == CDYN_SAVE_WRITTEN && !has_written && written == 0);
+  /* cdyn_store_load: as cdyn_store_get; with merging off a session has no version. */
+  bool has_version = true;
+  uint64_t version = 77;
+  CHECK_STATUS(cdyn_store_load(store, "a", &found, &json, NULL, NULL, &has_version, &version, &err), CDYN_OK, err);
+  CHECK(found && json != NULL && strcmp(json, "{}") == 0 && !has_version && version == 0);
+  cdyn_string_free(json);
+  CHECK_STATUS(cdyn_store_load(store, "a", &found, &json, NULL, NULL, NULL, NULL, &err), CDYN_OK, err);
+  CHECK(found && json != NULL);
+  cdyn_string_free(json);
+  has_version = true;
+  version = 77;
+  found = true;
+  json = (char *)"x";
+  CHECK_STATUS(cdyn_store_load(NULL, "a", &found, &json, NULL, NULL, &has_version, &version, &err),
+               CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK(!found && json == NULL && !has_version && version == 0); /* set as for a missing session */
+  CHECK_STATUS(cdyn_store_load(store, not_utf8, &found, &json, NULL, NULL, NULL, NULL, &err),
+               CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_store_load(store, "", &found, &json, NULL, NULL, NULL, NULL, &err), CDYN_ERR_INVALID_ARGUMENT,
+               err);
+  CHECK_STATUS(cdyn_store_load(store, "a", NULL, &json, NULL, NULL, NULL, NULL, &err), CDYN_ERR_INVALID_ARGUMENT,
+               err);
+  CHECK_STATUS(cdyn_store_load(store, "a", &found, NULL, NULL, NULL, NULL, NULL, &err), CDYN_ERR_INVALID_ARGUMENT,
+               err);
+  /* A user's sessions: NULL arguments, and no user field configured. */
+  cdyn_user_session_list *sessions = (cdyn_user_session_list *)&found;
+  CHECK_STATUS(cdyn_store_user_sessions(NULL, "u", &sessions, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK(sessions == NULL);
+  CHECK_STATUS(cdyn_store_user_sessions(store, "u", NULL, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_store_user_sessions(store, "u", &sessions, &err), CDYN_ERR_INVALID_CONFIG, err);
+  CHECK(sessions == NULL);
+  uint64_t ended = 5;
+  CHECK_STATUS(cdyn_store_end_user_sessions(NULL, "u", NULL, &ended, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK(ended == 0);
+  CHECK_STATUS(cdyn_store_end_user_sessions(store, "u", NULL, NULL, &err), CDYN_ERR_INVALID_CONFIG, err);
 
   /* Without an error out-parameter the status still tells. */
   CHECK(cdyn_store_get(store, NULL, &found, &json, NULL, NULL, NULL) == CDYN_ERR_INVALID_ARGUMENT);
@@ -667,6 +749,12 @@ static void test_bad_input(void) {
   CHECK_STATUS(cdyn_config_set_credentials(c, "a", "b", not_utf8, &err), CDYN_ERR_INVALID_ARGUMENT, err);
   CHECK_STATUS(cdyn_config_set_billing(c, 9, 1, 1, &err), CDYN_ERR_INVALID_ARGUMENT, err);
   CHECK_STATUS(cdyn_config_set_consistent_read(NULL, true, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_config_set_tombstone_lifetime(NULL, 0, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_config_set_merge(NULL, CDYN_MERGE_OFF, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_config_set_merge(c, 99, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_config_set_absolute_timeout(NULL, 0, &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_config_set_user_field(NULL, "u", &err), CDYN_ERR_INVALID_ARGUMENT, err);
+  CHECK_STATUS(cdyn_config_set_user_field(c, not_utf8, &err), CDYN_ERR_INVALID_ARGUMENT, err);
   cdyn_store *out = (cdyn_store *)&found;
   CHECK_STATUS(cdyn_store_new(NULL, &out, &err), CDYN_ERR_INVALID_ARGUMENT, err);
   CHECK(out == NULL);
@@ -680,6 +768,9 @@ static void test_bad_input(void) {
   CHECK(cdyn_string_list_count(NULL) == 0);
   size_t len = 5;
   CHECK(cdyn_string_list_at(NULL, 0, &len) == NULL && len == 0);
+  CHECK(cdyn_user_session_list_count(NULL) == 0);
+  CHECK(cdyn_user_session_list_at(NULL, 0) == NULL);
+  cdyn_user_session_list_free(NULL);
   cdyn_error_free(NULL);
   cdyn_string_free(NULL);
   cdyn_string_list_free(NULL);

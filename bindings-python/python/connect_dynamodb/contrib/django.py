@@ -10,6 +10,8 @@ Settings::
         # any other keyword argument of connect_dynamodb.SessionStore (connect_dynamodb.OPTIONS);
         # a key left out takes the store's default (connect_dynamodb.DEFAULTS);
         # "credentials": {"access_key_id": ..., "secret_access_key": ..., "session_token": ...}
+        # "user_field": True,            # index sessions by django.contrib.auth's user id
+        # "merge": "mine",                # merge concurrent changes instead of losing one
     }
 
 Sessions are stored as JSON objects (the session dict itself, as Django's cache backend stores
@@ -23,6 +25,19 @@ that still exists, so a session deleted by a concurrent logout is not resurrecte
 (``UpdateError``, which the middleware turns into ``SessionInterrupted``). A save whose data is
 unchanged (``SESSION_SAVE_EVERY_REQUEST``) only moves the expiry, through the store's throttled
 touch: usually no write at all.
+
+A logout (``flush``, ``cycle_key``) leaves a short-lived tombstone (``tombstone_lifetime``), so a
+slower request of the same session that saves afterwards writes nothing: it gets ``UpdateError``
+as above. With ``"merge"`` set, two requests of one session that change different keys both keep
+their change; under ``"merge": "error"`` a key both changed raises
+:class:`connect_dynamodb.ConflictError` from the save. The session object keeps the version it
+loaded and hands it to its save, then keeps the version that save wrote for a further save in the
+same request; a new key (``create``, ``cycle_key``) starts without one.
+
+``"user_field": True`` indexes every session by the id of its logged-in user
+(``django.contrib.auth``'s ``_auth_user_id``; or give another session key's name), so that
+:func:`user_sessions` lists a user's sessions and :func:`end_user_sessions` ends them ("log out
+everywhere", or every other session after a password change) with one query, never a scan.
 
 Each process has one store for the synchronous methods and one for the ``a*`` methods, both
 created on first use from ``CONNECT_DYNAMODB``; changing the setting (``override_settings``)
@@ -55,13 +70,27 @@ from connect_dynamodb import (
     ConflictError,
     Credentials,
     InvalidArgumentError,
+    UserSession,
     _native,
 )
 from connect_dynamodb import SessionStore as DynamoDBSessionStore
 
-__all__ = ["SessionStore", "get_async_store", "get_store", "reset_stores"]
+__all__ = [
+    "SessionStore",
+    "aend_user_sessions",
+    "auser_sessions",
+    "end_user_sessions",
+    "get_async_store",
+    "get_store",
+    "reset_stores",
+    "user_sessions",
+]
 
 SETTING = "CONNECT_DYNAMODB"
+
+#: The session key ``"user_field": True`` stands for: ``django.contrib.auth.SESSION_KEY``, the
+#: id of the logged-in user, as ``login()`` stores it (the primary key as text).
+AUTH_USER_FIELD = "_auth_user_id"
 
 #: Keyword arguments of connect_dynamodb.SessionStore that CONNECT_DYNAMODB may give.
 STORE_OPTIONS = frozenset(_native.OPTIONS) - {"table"}
@@ -101,6 +130,11 @@ def _store_arguments() -> tuple[str, dict[str, Any]]:
             f"settings.{SETTING} has unknown keys {unknown}; known: "
             f"{sorted(STORE_OPTIONS | {'table'})}"
         )
+    user_field = options.get("user_field")
+    if user_field is True:
+        options["user_field"] = AUTH_USER_FIELD
+    elif user_field is False:
+        del options["user_field"]
     credentials = options.get("credentials")
     if isinstance(credentials, Mapping):
         try:
@@ -171,6 +205,10 @@ class SessionStore(SessionBase):
         super().__init__(session_key)
         # What this object last read or wrote, to tell an unchanged save from a real one.
         self._stored: tuple[str, str] | None = None
+        # With merge on, the version of the session this object loaded or last wrote (the
+        # request's token for its next save: the store merges a concurrent change against
+        # exactly that); None for a session it did not load (new, or a new key).
+        self._version: int | None = None
 
     # Keys --------------------------------------------------------------------------------
 
@@ -189,8 +227,10 @@ class SessionStore(SessionBase):
         if data is None:
             self._session_key = None
             self._stored = None
+            self._version = None
             return {}
         self._stored = (key, record.data)
+        self._version = record.version
         return data
 
     def load(self) -> dict[str, Any]:
@@ -261,8 +301,9 @@ class SessionStore(SessionBase):
 
     def _write_plan(
         self, data: Mapping[str, Any], must_create: bool
-    ) -> tuple[str, str, datetime, str]:
-        """The key, text and expiry to write, and how: "create", "update" or "touch"."""
+    ) -> tuple[str, str, datetime, str, int | None]:
+        """The key, text and expiry to write, how ("create", "update" or "touch"), and the
+        version the session was loaded at (None when this object did not load this key)."""
         key = self.session_key
         if key is None:
             # The key was dropped while loading: the session is gone (Django's db and cache
@@ -275,13 +316,16 @@ class SessionStore(SessionBase):
             mode = "touch"
         else:
             mode = "update"
-        return key, text, self._expires(data), mode
+        loaded = None
+        if mode != "create" and self._stored is not None and self._stored[0] == key:
+            loaded = self._version
+        return key, text, self._expires(data), mode, loaded
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
-        key, text, expires, mode = self._write_plan(data, must_create)
+        key, text, expires, mode, loaded = self._write_plan(data, must_create)
         store = get_store()
         if mode == "touch":
             if store.touch(key, expires) == "not_found":
@@ -289,16 +333,30 @@ class SessionStore(SessionBase):
                 raise UpdateError
             return
         try:
-            store.set(key, text, expires, if_absent=mode == "create", if_present=mode == "update")
+            saved = store.save(
+                key,
+                text,
+                expires,
+                if_absent=mode == "create",
+                if_present=mode == "update",
+                loaded=loaded,
+            )
         except ConflictError as err:
-            raise (CreateError if mode == "create" else UpdateError) from err
-        self._stored = (key, text)
+            if mode == "create":
+                raise CreateError from err
+            # With merge on, the conflict may be another request's change of a key this one
+            # changed too (merge="error"), with the session still there: that is the error
+            # to raise. Otherwise the session has ended (a logout, a tombstone, expiry).
+            if store.merge is not None and store.get(key) is not None:
+                raise
+            raise UpdateError from err
+        self._written(key, text, saved.version)
 
     async def asave(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return await self.acreate()
         data = await self._aget_session(no_load=must_create)
-        key, text, expires, mode = self._write_plan(data, must_create)
+        key, text, expires, mode, loaded = self._write_plan(data, must_create)
         store = get_async_store()
         if mode == "touch":
             if await store.touch(key, expires) == "not_found":
@@ -306,12 +364,27 @@ class SessionStore(SessionBase):
                 raise UpdateError
             return
         try:
-            await store.set(
-                key, text, expires, if_absent=mode == "create", if_present=mode == "update"
+            saved = await store.save(
+                key,
+                text,
+                expires,
+                if_absent=mode == "create",
+                if_present=mode == "update",
+                loaded=loaded,
             )
         except ConflictError as err:
-            raise (CreateError if mode == "create" else UpdateError) from err
+            if mode == "create":
+                raise CreateError from err
+            if store.merge is not None and await store.get(key) is not None:
+                raise
+            raise UpdateError from err
+        self._written(key, text, saved.version)
+
+    def _written(self, key: str, text: str, version: int | None) -> None:
+        # A second save in this request (an explicit save() before the middleware's) starts
+        # from what the first wrote, never merges against what the request loaded.
         self._stored = (key, text)
+        self._version = version
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:
@@ -320,6 +393,7 @@ class SessionStore(SessionBase):
             session_key = self.session_key
         if self._stored is not None and self._stored[0] == session_key:
             self._stored = None
+            self._version = None
         try:
             get_store().destroy(session_key)
         except InvalidArgumentError:
@@ -332,6 +406,7 @@ class SessionStore(SessionBase):
             session_key = self.session_key
         if self._stored is not None and self._stored[0] == session_key:
             self._stored = None
+            self._version = None
         try:
             await get_async_store().destroy(session_key)
         except InvalidArgumentError:
@@ -347,3 +422,60 @@ class SessionStore(SessionBase):
     @classmethod
     async def aclear_expired(cls) -> None:
         await get_async_store().reap()
+
+
+# A user's sessions ------------------------------------------------------------------------
+
+
+def _user_id(user: Any) -> str | int:
+    """The id a session holds for ``user``: a user object's primary key as ``login()`` stores
+    it in the session, or an id given as it is (str or int)."""
+    if isinstance(user, (str, int)) and not isinstance(user, bool):
+        return user
+    if not getattr(user, "is_authenticated", False) or getattr(user, "_meta", None) is None:
+        raise ValueError("an anonymous user has no sessions: pass a saved user or its id")
+    return str(user._meta.pk.value_to_string(user))
+
+
+def _kept_key(keep: Any) -> str | None:
+    """The session key ``keep`` names: a request (its session), a session, a key, or None."""
+    if keep is None or isinstance(keep, str):
+        return keep
+    session = getattr(keep, "session", keep)
+    if isinstance(session, SessionBase):
+        return session.session_key
+    raise TypeError("keep must be an HttpRequest, a session, a session key or None")
+
+
+def user_sessions(user: Any) -> list[UserSession]:
+    """The live sessions of ``user`` (a user object, or the id its sessions hold), as
+    :class:`connect_dynamodb.UserSession` values (``id``, ``expires``, ``created``), listed from
+    the table's ``user-index`` with one query.
+
+    Needs ``"user_field"`` in ``CONNECT_DYNAMODB`` (``ConfigError`` otherwise). The index is
+    eventually consistent: a session saved a moment ago may not be listed yet.
+    """
+    return get_store().user_sessions(_user_id(user))
+
+
+def end_user_sessions(user: Any, keep: Any = None) -> int:
+    """Ends every session of ``user`` but the one ``keep`` names (the current ``request``, its
+    ``request.session``, or a session key); returns how many it ended.
+
+    After a password change, ``end_user_sessions(request.user, keep=request)`` signs the user
+    out everywhere else (call ``update_session_auth_hash`` first, as usual); "log out
+    everywhere" is ``end_user_sessions(request.user)`` followed by ``logout(request)``. Each
+    ended session leaves a tombstone, so a request of it that is still running cannot save it
+    back. One query of the ``user-index`` plus one batch write per 25 sessions.
+    """
+    return get_store().end_user_sessions(_user_id(user), keep=_kept_key(keep))
+
+
+async def auser_sessions(user: Any) -> list[UserSession]:
+    """:func:`user_sessions` on the asyncio store."""
+    return await get_async_store().user_sessions(_user_id(user))
+
+
+async def aend_user_sessions(user: Any, keep: Any = None) -> int:
+    """:func:`end_user_sessions` on the asyncio store."""
+    return await get_async_store().end_user_sessions(_user_id(user), keep=_kept_key(keep))

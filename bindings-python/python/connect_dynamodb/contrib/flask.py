@@ -25,6 +25,14 @@ throttled touch (``touch_after``), so it is written at most once per ``touch_aft
   back: the session stays ended and its cookie is removed.
 - ``interface.regenerate(session)`` gives the session a new id (do it at login); the old one is
   deleted when the response is saved.
+- A store made with ``user_field`` (e.g. ``SessionStore(..., user_field="user_id")``) indexes
+  sessions by that session key: ``interface.user_sessions(user)`` lists a user's sessions and
+  ``interface.end_user_sessions(user, keep=session)`` ends all the others (after a password
+  change; without ``keep`` for "log out everywhere").
+- A store made with ``merge="mine"`` or ``merge="error"`` keeps both changes when two requests of
+  one session change different keys; under ``"error"`` a key both changed raises
+  :class:`connect_dynamodb.ConflictError` from the save (Flask answers 500). The version the
+  request loaded travels on its session object to the save; a regenerated session has none.
 
 With ``express=True`` the interface reads and writes the sessions of an express-session app on
 the same table (the npm package ``connect-dynamodb``), given the same secret: the cookie is
@@ -55,7 +63,7 @@ from connect_dynamodb import ConflictError, InvalidArgumentError
 if TYPE_CHECKING:
     from flask import Flask, Request, Response
 
-    from connect_dynamodb import SessionStore
+    from connect_dynamodb import SessionStore, UserSession
 
 __all__ = ["DynamoDBSession", "DynamoDBSessionInterface", "init_app"]
 
@@ -93,10 +101,16 @@ class DynamoDBSession(CallbackDict, SessionMixin):  # type: ignore[type-arg]
         self.modified = False
         self.accessed = False
         # A separate copy of the data as loaded (None: write on save), the express-session
-        # cookie object, and the id to delete after regenerate().
+        # cookie object, the id to delete after regenerate(), and whether a save raised (so
+        # that the error response Flask then saves the session for writes nothing).
         self._snapshot: dict[str, Any] | None = None
         self._cookie: dict[str, Any] | None = None
         self._replaced_sid: str | None = None
+        self._save_failed = False
+        # With merge on, the version this request loaded the session at, then the one its
+        # save wrote: the token the store merges a concurrent change against. None for a
+        # session the request did not load (new, regenerated).
+        self._version: int | None = None
 
     def is_empty(self) -> bool:
         """Whether the session holds nothing but its permanent flag."""
@@ -128,6 +142,9 @@ class DynamoDBSessionInterface(SessionInterface):
         salt: str = "connect-dynamodb.session",
     ) -> None:
         self.store = store
+        # The store the sessions go through: with express and merge="error", a copy whose
+        # merges always take this request's express `cookie` object, which every save rewrites.
+        self._store = store._with_merge_always_mine(["cookie"]) if express else store
         self.express = express
         if isinstance(secret, (str, bytes)):
             secret = [secret]
@@ -242,7 +259,7 @@ class DynamoDBSessionInterface(SessionInterface):
         sid = self.unsign(app, value) if value else None
         if sid is not None:
             try:
-                record = self.store.get(sid)
+                record = self._store.get(sid)
             except InvalidArgumentError:
                 record = None
             text = record.data if record is not None else None
@@ -251,6 +268,7 @@ class DynamoDBSessionInterface(SessionInterface):
                 data, cookie = loaded
                 session = self.session_class(data, sid=sid)
                 session._cookie = cookie
+                session._version = record.version
                 # A session without express's cookie object is written back with one.
                 if not self.express or cookie is not None:
                     # Decoding again is cheaper than encoding on every save to find changes.
@@ -268,9 +286,30 @@ class DynamoDBSessionInterface(SessionInterface):
         session.sid = self._new_sid()
         session.new = True
         session.modified = True
+        session._version = None
+
+    # A user's sessions ------------------------------------------------------------------------
+
+    def user_sessions(self, user: str | int) -> list[UserSession]:
+        """The live sessions of ``user`` (the value of the store's ``user_field`` in the session,
+        e.g. ``session["user_id"]``): ``UserSession`` values (``id``, ``expires``, ``created``),
+        from the table's ``user-index`` with one query. The index is eventually consistent."""
+        return self._store.user_sessions(user)
+
+    def end_user_sessions(
+        self, user: str | int, *, keep: DynamoDBSession | str | None = None
+    ) -> int:
+        """Ends every session of ``user`` but ``keep`` (the current ``session``, or a session
+        id); returns how many it ended. ``end_user_sessions(user, keep=session)`` after a
+        password change; for "log out everywhere", ``end_user_sessions(user)`` then
+        ``session.clear()``. Each ended session leaves a tombstone, so a request of it that is
+        still running cannot save it back."""
+        if isinstance(keep, DynamoDBSession):
+            keep = keep.sid
+        return self._store.end_user_sessions(user, keep=keep)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if not isinstance(session, DynamoDBSession):
+        if not isinstance(session, DynamoDBSession) or session._save_failed:
             return
         name = self.get_cookie_name(app)
         cookie_args: dict[str, Any] = {
@@ -293,9 +332,9 @@ class DynamoDBSessionInterface(SessionInterface):
 
         if session.is_empty():
             if replaced is not None:
-                self.store.destroy(replaced)
+                self._store.destroy(replaced)
             if not session.new:
-                self.store.destroy(sid)
+                self._store.destroy(sid)
             if not session.new or session.modified:
                 response.delete_cookie(name, **cookie_args)
                 response.vary.add("Cookie")
@@ -306,24 +345,33 @@ class DynamoDBSessionInterface(SessionInterface):
         if session.new:
             self._create(session, self._dump_data(session), expires)
             if replaced is not None:
-                self.store.destroy(replaced)
+                self._store.destroy(replaced)
         elif self._changed(session):
             text = self._dump_data(session)
             try:
-                self.store.set(
+                saved = self._store.save(
                     sid,
                     self._full_text(session, text),
                     expires,
                     if_present=True,
+                    loaded=session._version,
                 )
             except ConflictError:
-                # Deleted meanwhile (e.g. a logout elsewhere): the session stays ended.
+                # With merge on, another request's change of a key this one changed too
+                # (merge="error"), the session still there: raised, and the 500 response
+                # Flask makes of it does not save the session again.
+                if self._store.merge is not None and self._store.get(sid) is not None:
+                    session._save_failed = True
+                    raise
+                # Ended meanwhile (a logout elsewhere, a tombstone, the absolute timeout):
+                # the session stays ended.
                 response.delete_cookie(name, **cookie_args)
                 response.vary.add("Cookie")
                 return
             session._snapshot = None
+            session._version = saved.version
         elif app.config.get("SESSION_REFRESH_EACH_REQUEST", True):
-            if self.store.touch(sid, expires) == "not_found":
+            if self._store.touch(sid, expires) == "not_found":
                 response.delete_cookie(name, **cookie_args)
                 response.vary.add("Cookie")
                 return
@@ -383,11 +431,14 @@ class DynamoDBSessionInterface(SessionInterface):
             if attempt > 0 or session.sid is None:
                 session.sid = self._new_sid()
             try:
-                self.store.set(session.sid, self._full_text(session, text), expires, if_absent=True)
+                saved = self._store.save(
+                    session.sid, self._full_text(session, text), expires, if_absent=True
+                )
             except ConflictError:
                 if attempt == 2:
                     raise
                 continue
+            session._version = saved.version
             return
 
 

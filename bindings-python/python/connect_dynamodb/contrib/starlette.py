@@ -31,6 +31,21 @@ own, which ``write`` returns and the middleware puts into the cookie. A session 
 here and has been deleted since (a logout in another request) is not written back, so it stays
 ended. ``regenerate_session_id`` does not delete the old session: ``await store.remove(old_id)``
 at login, with the id ``get_session_id`` gave before regenerating.
+
+An ``AsyncSessionStore`` made with ``user_field`` (a session key of your choice, e.g.
+``"user_id"``) indexes sessions by it: ``await store.user_sessions(user)`` lists a user's
+sessions and ``await store.end_user_sessions(user, keep=request)`` ends all the others. With
+``merge`` set, two requests of one session that change different keys both keep their change;
+``__metadata__``, which starsessions rewrites on every save, never counts as a conflict.
+
+With ``merge`` set, each request's save must name the version its own ``read`` found, and
+starsessions' store API hands ``write`` no request. The version therefore travels with the
+request's session: ``read`` adds ``__metadata__["connect_dynamodb"]`` (the version, and a random
+token of this read), which starsessions keeps in the request's session metadata and passes back
+to ``write``; ``write`` takes it out again, so it is never stored. It holds per request whatever
+tasks, threads or middleware the request passes through. A second save in one request (the
+session handler's ``save`` called again) starts from the version the first wrote, which this
+store remembers by the read's token.
 """
 
 from __future__ import annotations
@@ -41,17 +56,59 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from starlette.requests import HTTPConnection
+from starsessions import get_session_id
 from starsessions.stores.base import SessionStore
 
 from connect_dynamodb import ConflictError, InvalidArgumentError
 
 if TYPE_CHECKING:
-    from connect_dynamodb import AsyncSessionStore
+    from connect_dynamodb import AsyncSessionStore, UserSession
 
 __all__ = ["DynamoDBStore"]
 
 # How often a new session's write draws another id after a collision.
 _CREATE_ATTEMPTS = 3
+
+# The ``__metadata__`` key that carries a request's load (with merge on) from ``read`` through
+# starsessions' session metadata to ``write``: {"version": int, "read": token of the read}.
+_LOAD_KEY = "connect_dynamodb"
+
+
+def _take_load(text: str) -> tuple[str, int | None, str | None]:
+    """``text`` without the load ``read`` added to its ``__metadata__``, and that load's version
+    and read token (None, None when it has none)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text, None, None
+    metadata = value.get("__metadata__") if isinstance(value, dict) else None
+    if not isinstance(metadata, dict) or _LOAD_KEY not in metadata:
+        return text, None, None
+    load = metadata.pop(_LOAD_KEY)
+    # starsessions' JsonSerializer writes json.dumps' default format.
+    text = json.dumps(value)
+    if not isinstance(load, dict):
+        return text, None, None
+    version, token = load.get("version"), load.get("read")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        version = None
+    return text, version, token if isinstance(token, str) else None
+
+
+def _with_load(text: str, version: int, token: str) -> bytes:
+    """The session ``read`` returns: ``text`` with the load in its ``__metadata__``."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text.encode("utf-8")
+    if not isinstance(value, dict):
+        return text.encode("utf-8")
+    metadata = value.get("__metadata__")
+    if not isinstance(metadata, dict):
+        metadata = value["__metadata__"] = {}
+    metadata[_LOAD_KEY] = {"version": version, "read": token}
+    return json.dumps(value).encode("utf-8")
 
 
 def _without_last_access(data: bytes | str) -> str | None:
@@ -98,12 +155,18 @@ class DynamoDBStore(SessionStore):
         if remember < 1:
             raise ValueError("remember must be at least 1")
         self.store = store
+        # The store the sessions go through: with merge="error", a copy whose merges always
+        # take this request's `__metadata__`, which starsessions rewrites on every save.
+        self._store = store._with_merge_always_mine(["__metadata__"])
         self.gc_ttl = gc_ttl
         self.remember = remember
         self.skip_unchanged = skip_unchanged
         # Sessions found by read() or written here: id -> their text without last_access
         # (None when it is not comparable).
         self._read: OrderedDict[str, str | None] = OrderedDict()
+        # With merge on, the version each request's last save wrote, by the token of the
+        # request's read: a second save of that request starts from it.
+        self._saved: OrderedDict[str, int] = OrderedDict()
 
     def _note(self, session_id: str, comparable: str | None) -> None:
         self._read[session_id] = comparable
@@ -111,19 +174,29 @@ class DynamoDBStore(SessionStore):
         while len(self._read) > self.remember:
             self._read.popitem(last=False)
 
+    def _saved_by(self, token: str | None, version: int | None) -> None:
+        if token is None or version is None:
+            return
+        self._saved[token] = version
+        self._saved.move_to_end(token)
+        while len(self._saved) > self.remember:
+            self._saved.popitem(last=False)
+
     def _forget(self, session_id: str) -> None:
         self._read.pop(session_id, None)
 
     async def read(self, session_id: str, lifetime: int) -> bytes:
         try:
-            record = await self.store.get(session_id)
+            record = await self._store.get(session_id)
         except InvalidArgumentError:
             record = None
         if record is None:
             self._forget(session_id)
             return b""
         self._note(session_id, _without_last_access(record.data))
-        return record.data.encode("utf-8")
+        if record.version is None:
+            return record.data.encode("utf-8")
+        return _with_load(record.data, record.version, secrets.token_urlsafe(12))
 
     async def write(self, session_id: str, data: bytes, lifetime: int, ttl: int) -> str:
         if lifetime > 0 and ttl <= 0:
@@ -132,38 +205,68 @@ class DynamoDBStore(SessionStore):
             return session_id
         expires = time.time() + (ttl if lifetime > 0 else self.gc_ttl)
         text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else str(data)
+        text, loaded, token = _take_load(text)
+        if token is not None and token in self._saved:
+            loaded = self._saved[token]  # this request saved before: its next base
         comparable = _without_last_access(text)
         if session_id in self._read:
             previous = self._read[session_id]
             if self.skip_unchanged and comparable is not None and previous == comparable:
-                if await self.store.touch(session_id, expires) == "not_found":
+                if await self._store.touch(session_id, expires) == "not_found":
                     self._forget(session_id)  # deleted or expired since it was read: stays so
                 return session_id
             try:
-                await self.store.set(session_id, text, expires, if_present=True)
+                saved = await self._store.save(
+                    session_id, text, expires, if_present=True, loaded=loaded
+                )
             except ConflictError:
-                # Read here, deleted since (a logout elsewhere) or expired: not written back.
+                # With merge on, another request's change of a key this one changed too
+                # (merge="error"), the session still there: raised.
+                if self._store.merge is not None and await self._store.get(session_id) is not None:
+                    raise
+                # Read here, ended since (a logout elsewhere, a tombstone, expiry): not
+                # written back.
                 self._forget(session_id)
                 return session_id
             self._note(session_id, comparable)
+            self._saved_by(token, saved.version)
             return session_id
         # A new session, or an id this store did not find (an unknown or expired id from a
         # cookie, or one starsessions made up): stored under a new id of this store's own.
         for attempt in range(_CREATE_ATTEMPTS):
             new_id = _new_session_id()
             try:
-                await self.store.set(new_id, text, expires, if_absent=True)
+                saved = await self._store.save(new_id, text, expires, if_absent=True)
             except ConflictError:
                 if attempt == _CREATE_ATTEMPTS - 1:
                     raise
                 continue
             self._note(new_id, comparable)
+            self._saved_by(token, saved.version)
             return new_id
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def user_sessions(self, user: str | int) -> list[UserSession]:
+        """The live sessions of ``user`` (the value of the store's ``user_field`` in the session,
+        e.g. ``request.session["user_id"]``): ``UserSession`` values (``id``, ``expires``,
+        ``created``), from the table's ``user-index`` with one query. The index is eventually
+        consistent."""
+        return await self._store.user_sessions(user)
+
+    async def end_user_sessions(
+        self, user: str | int, *, keep: HTTPConnection | str | None = None
+    ) -> int:
+        """Ends every session of ``user`` but ``keep`` (the current request, whose session id
+        ``get_session_id`` gives, or a session id); returns how many it ended. After a password
+        change, ``await store.end_user_sessions(user, keep=request)``; for "log out
+        everywhere", without ``keep``, then ``request.session.clear()``."""
+        if isinstance(keep, HTTPConnection):
+            keep = get_session_id(keep)
+        return await self._store.end_user_sessions(user, keep=keep)
 
     async def remove(self, session_id: str) -> None:
         self._forget(session_id)
         try:
-            await self.store.destroy(session_id)
+            await self._store.destroy(session_id)
         except InvalidArgumentError:
             pass
