@@ -31,12 +31,17 @@ async function main() {
   await new Promise((resolve) => server.once('listening', resolve))
   const base = `http://127.0.0.1:${server.address().port}`
   try {
+    // express-session sends the status and headers before the store has saved, and the last
+    // byte of the body after: read each body whole before the next request.
     const login = await fetch(`${base}/login`)
     assert.equal(login.status, 200)
+    assert.equal(await login.text(), 'ok')
     const cookie = login.headers.get('set-cookie').split(';')[0]
     const me = await (await fetch(`${base}/whoami`, { headers: { cookie } })).json()
     assert.deepEqual(me, { user: 'ada' })
-    assert.equal((await fetch(`${base}/logout`, { headers: { cookie } })).status, 200)
+    const logout = await fetch(`${base}/logout`, { headers: { cookie } })
+    assert.equal(logout.status, 200)
+    assert.equal(await logout.text(), 'bye')
     const after = await (await fetch(`${base}/whoami`, { headers: { cookie } })).json()
     assert.deepEqual(after, { user: null })
     // Which platform package served the binary.
