@@ -370,7 +370,8 @@ impl NativeStore {
 /// A load token as the core takes it: a version `get` returned, a whole number JavaScript
 /// holds exactly.
 fn version(v: f64) -> std::result::Result<u64, Failure> {
-    if v.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&v) {
+    // The core's bound is 2^53 - 1, which an f64 holds exactly.
+    if v.fract() == 0.0 && (0.0..=connect_dynamodb_core::MAX_VERSION as f64).contains(&v) {
         Ok(v as u64)
     } else {
         Err(Failure::new(
@@ -379,9 +380,6 @@ fn version(v: f64) -> std::result::Result<u64, Failure> {
         ))
     }
 }
-
-/// `Number.MAX_SAFE_INTEGER`.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 fn item_attribute(a: NativeAttribute) -> std::result::Result<(String, ItemAttribute), Failure> {
     let value = match (a.kind.as_str(), a.text, a.bytes) {
