@@ -41,9 +41,10 @@ test-suites: # The suites, run by `make test` inside DynamoDB Local's lifetime
 	$(MAKE) --no-print-directory test-rust-suite test-node-suite test-python-suite test-c-suite
 
 .PHONY: bench
-bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 and Flask-Session on DynamoDB Local (release builds); prints medians and ratios
+bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 and Flask-Session on DynamoDB Local, and the CPU and capacity of the at-rest options (release builds); prints medians and ratios
 	scripts/bench.sh
 	$(MAKE) --no-print-directory bench-python
+	$(DYNAMODB_LOCAL) run -- $(CARGO) run --release -q -p connect-dynamodb-core --example at_rest_bench
 
 .PHONY: lint
 lint: lint-rust lint-node lint-python lint-c ## Check formatting, clippy, biome, ruff, the one version and the generated bindings and header

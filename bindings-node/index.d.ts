@@ -28,6 +28,7 @@ declare namespace connectDynamoDB {
     | 'TRANSPORT'
     | 'SERVICE'
     | 'INTERNAL'
+    | 'UNREADABLE'
 
   /** Every error the store gives, through a callback or a rejected promise. */
   class SessionStoreError extends Error {
@@ -81,10 +82,30 @@ declare namespace connectDynamoDB {
    */
   type StoreClient = string extends keyof SdkDynamoDBClient ? DynamoDBClientLike | null : SdkDynamoDBClient
 
-  /** An attribute value of a DynamoDB item, as `getParsedSession` reads it (`expires` N, `sess` S). */
+  /** An attribute value of a DynamoDB item, as `getParsedSession` reads it (`expires` N, `sess` S or B). */
   interface AttributeValueLike {
     S?: string
     N?: string
+    B?: Uint8Array
+  }
+
+  /**
+   * A key: its bytes (a `Buffer` or any `Uint8Array`), or base64 text (standard or URL-safe,
+   * padded or not).
+   */
+  type Key = Uint8Array | string
+
+  /** What `reencrypt` did. */
+  interface ReencryptResult {
+    /** Items scanned. */
+    scanned: number
+    /** Live sessions rewritten under the first of `encryptionKeys`. */
+    rewritten: number
+    /**
+     * Live sessions left as they were because they cannot be read: encrypted with a key the
+     * store lacks, in a newer item format, or damaged.
+     */
+    unreadable: number
   }
 
   interface DynamoDBStoreOptions {
@@ -167,6 +188,35 @@ declare namespace connectDynamoDB {
      * Default none.
      */
     userField?: string
+    /**
+     * Encrypt sessions at rest (AES-256-GCM): keys of 32 bytes each. The first encrypts every
+     * write; every one decrypts, so a new key goes first and the old one stays until
+     * `reencrypt()` has rewritten the idle sessions. Sessions stored in plain text (before
+     * encryption was on) are read, and encrypted by their next save. A session encrypted with
+     * a key the store lacks gives `UNREADABLE`. An empty array turns encryption off. Default:
+     * the keys in the environment variable `CONNECT_DYNAMODB_ENCRYPTION_KEYS` (base64,
+     * separated by commas), none when it is unset.
+     */
+    encryptionKeys?: Key[]
+    /**
+     * Store a keyed hash (HMAC-SHA-256) of each session id instead of the id, so a copy of the
+     * table gives no cookie: a key of 32 to 64 bytes. `ids()`, `all()` and `userSessions()` then
+     * list the hashes, not the session ids. Changing or removing the key ends every session.
+     * `false` turns hashing off. Default: the key in the environment variable
+     * `CONNECT_DYNAMODB_ID_HASH_KEY` (base64), none when it is unset.
+     */
+    idHashKey?: Key | false
+    /**
+     * Compress (DEFLATE, before encrypting) sessions whose JSON is longer than this many bytes,
+     * 0 to 16 MiB. Default none.
+     */
+    compressThreshold?: number
+    /**
+     * The `encryptionKeys` only decrypt: sessions are read encrypted or not and written
+     * unencrypted. The first of two deploys that turn encryption on in a fleet that updates
+     * process by process, so no process meets a session it cannot read. Default `false`.
+     */
+    decryptOnly?: boolean
     /** For tests: a `ManualClock` from `connect-dynamodb/testing` that every expiry and touch decision reads. */
     clock?: ManualClock
   }
@@ -259,6 +309,15 @@ declare namespace connectDynamoDB {
     clear(callback: (err?: any) => void): void
     reap(): Promise<{ scanned: number; deleted: number }>
     reap(callback: Callback<{ scanned: number; deleted: number }>): void
+    /**
+     * Rewrites every live session that is not encrypted with the first of `encryptionKeys`
+     * (saved before encryption was on, or under a key being rotated out), so the old key can
+     * then be dropped. Sessions in use are re-encrypted by their next save anyway; this is for
+     * idle ones. One scan, one conditional write per session rewritten. `INVALID_CONFIG`
+     * without `encryptionKeys`.
+     */
+    reencrypt(): Promise<ReencryptResult>
+    reencrypt(callback: Callback<ReencryptResult>): void
     /** Stops the background reaper (connect-dynamodb 3.x's name). */
     clearInterval(): void
     /** Stops the background reaper and the reconnection probe; the store stays usable. */
@@ -291,7 +350,8 @@ declare namespace connectDynamoDB {
     verifySessionsTable(callback: Callback<string[]>): void
     /**
      * The session in a GetItem output, or null when the item is missing, expired, without
-     * `expires`, a ghost or unreadable.
+     * `expires`, a ghost or damaged. Throws `UNREADABLE` for a session encrypted with a key
+     * the store lacks.
      */
     getParsedSession(output: {
       Item?: Record<string, AttributeValueLike>

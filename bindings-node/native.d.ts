@@ -31,9 +31,10 @@ export declare class ManualClock {
 export declare class NativeConfig {
   /**
    * Checks the options (`INVALID_CONFIG` naming the option otherwise). `credentials`, when
-   * given, is asked for credentials whenever the cached ones are about to expire.
+   * given, is asked for credentials whenever the cached ones are about to expire. `atRest`
+   * holds the keys, copied here.
    */
-  constructor(options: NativeOptions, clock?: ManualClock | undefined | null, credentials?: () => Promise<NativeCredentials>)
+  constructor(options: NativeOptions, clock?: ManualClock | undefined | null, credentials?: (() => Promise<NativeCredentials>) | undefined | null, atRest?: NativeAtRest | undefined | null)
   get table(): string
   get prefix(): string
   get hashKey(): string
@@ -44,10 +45,15 @@ export declare class NativeConfig {
    * milliseconds), or living for the default lifetime: whole epoch seconds, rounded up.
    */
   expiresValue(expiresMs?: number | undefined | null): number
+  /** Whether sessions are encrypted at rest. */
+  get encrypts(): boolean
+  /** Whether session ids are hashed at rest. */
+  get hashesIds(): boolean
   /**
-   * The session JSON of an item given by its string and number attributes, read as the
-   * store reads its own items (on the store's clock, with its absolute timeout); `null`
-   * when expired, a tombstone, too old, a ghost or unreadable.
+   * The session JSON of an item given by its string, number and binary attributes, read as
+   * the store reads its own items (on the store's clock, with its absolute timeout and its
+   * keys); `null` when expired, a tombstone, too old, a ghost or damaged. `UNREADABLE` for
+   * a session encrypted with a key the store lacks, or in a newer format.
    */
   parseItem(item: Record<string, NativeItemValue>): string | null
   /**
@@ -80,6 +86,11 @@ export declare class NativeStore {
   length(): Promise<number>
   clear(): Promise<NativeReport>
   reap(): Promise<NativeReport>
+  /**
+   * Rewrites every live session not encrypted with the first encryption key;
+   * `INVALID_CONFIG` (`encryptionKeys`) without keys.
+   */
+  reencrypt(): Promise<NativeReencrypted>
   /** Creates the table unless it exists, waits for it, enables TTL, and verifies it. */
   createTable(): Promise<NativeTableSetup>
   /**
@@ -150,6 +161,26 @@ export interface ErrorKindInfo {
  */
 export declare function errorKinds(): Array<ErrorKindInfo>
 
+/**
+ * The options of sessions at rest, as `lib/options.js` hands them over: keys as bytes
+ * (`Buffer`, `Uint8Array`) or base64 text. Copied at construction, so the caller may wipe its
+ * buffers afterwards. Validation (lengths, base64, duplicates, the threshold's range) is the
+ * core's.
+ */
+export interface NativeAtRest {
+  /**
+   * `encryptionKeys`: absent for the environment's (`CONNECT_DYNAMODB_ENCRYPTION_KEYS`),
+   * empty for none.
+   */
+  encryptionKeys?: Array<Uint8Array | string>
+  /** `idHashKey`: absent for the environment's (`CONNECT_DYNAMODB_ID_HASH_KEY`), `false` for none. */
+  idHashKey?: Uint8Array | string | boolean
+  /** `compressThreshold`, in bytes: absent for no compression. */
+  compressThreshold?: number
+  /** `decryptOnly`: the keys only decrypt; sessions are written unencrypted. */
+  decryptOnly?: boolean
+}
+
 /** An attribute written beside the session (connect-dynamodb's `specialKeys`). */
 export interface NativeAttribute {
   name: string
@@ -178,12 +209,13 @@ export interface NativeEntry {
 }
 
 /**
- * A string or number attribute of a DynamoDB item, as the AWS SDK for JavaScript gives it
- * (`{ S: '...' }`, `{ N: '...' }`).
+ * A string, number or binary attribute of a DynamoDB item, as the AWS SDK for JavaScript
+ * gives it (`{ S: '...' }`, `{ N: '...' }`, `{ B: Uint8Array }`).
  */
 export interface NativeItemValue {
   S?: string
   N?: string
+  B?: Uint8Array
 }
 
 /**
@@ -231,6 +263,19 @@ export interface NativeRecord {
    * request's load token, handed back to `set` as `loaded`. Absent with `merge` off.
    */
   version?: number
+}
+
+/** What `reencrypt` did. */
+export interface NativeReencrypted {
+  /** Items scanned. */
+  scanned: number
+  /** Live sessions rewritten under the first encryption key. */
+  rewritten: number
+  /**
+   * Live sessions left as they were because they cannot be read (a key the store lacks, a
+   * newer format, damaged).
+   */
+  unreadable: number
 }
 
 /** What a reaper pass or `clear` did. */

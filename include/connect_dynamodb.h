@@ -13,7 +13,7 @@
  * - Errors: fallible functions take a last `cdyn_error **error`, which may be NULL. When it is
  *   not NULL, *error is set to NULL on success and, on failure, to a new cdyn_error (status,
  *   message, retryable) that the caller owns and frees with cdyn_error_free. Messages never
- *   contain session ids, session data or credentials.
+ *   contain session ids, session data, credentials or key material.
  * - Ownership: arguments are borrowed for the duration of the call and copied when kept.
  *   Everything the library returns through an out-parameter or a callback belongs to the
  *   caller, who frees it with the matching free function: cdyn_error_free, cdyn_string_free,
@@ -71,6 +71,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The `bytes` of `cdyn_config_set_compress_threshold` that turns compression off (the
+// default).
+#define CDYN_COMPRESS_NEVER UINT64_MAX
+
 // The `expires` argument meaning "now plus the configured default lifetime".
 #define CDYN_EXPIRES_DEFAULT 0
 
@@ -116,6 +120,12 @@ typedef enum {
   CDYN_ERR_SERVICE = 11,
   // A bug in this library, including a caught panic; please report it.
   CDYN_ERR_INTERNAL = 12,
+  // A stored session cannot be read by this store: it is encrypted with a key the store was
+  // not given (`cdyn_config_add_encryption_key`), or written in an item format newer than
+  // this version reads. Nothing was changed; with the key (or a newer version) it reads
+  // again. A damaged, tampered or moved ciphertext is not this error: it reads as no
+  // session.
+  CDYN_ERR_UNREADABLE = 13,
 } cdyn_status;
 
 // What `cdyn_store_save` did.
@@ -154,7 +164,10 @@ typedef struct cdyn_clock cdyn_clock;
 // chains, consistent reads, a one-day default lifetime, a 10-minute touch throttle, no
 // reaper, on-demand billing, the table created on first use when missing, 2/3/8 s
 // connect/attempt/operation timeouts, 3 attempts, 4 scan segments, the system clock,
-// one-hour tombstones, merging off, no absolute timeout, no user field).
+// one-hour tombstones, merging off, no absolute timeout, no user field, no compression; no
+// encryption and no hashed ids unless the environment variables
+// `CONNECT_DYNAMODB_ENCRYPTION_KEYS` and `CONNECT_DYNAMODB_ID_HASH_KEY` give keys: see
+// `cdyn_config_add_encryption_key` and `cdyn_config_set_id_hash_key`).
 //
 // A configuration is a plain object: setters must not run concurrently with other calls on
 // the same configuration; concurrent reads (`cdyn_store_new` from several threads) are fine.
@@ -283,6 +296,23 @@ typedef void (*cdyn_report_callback)(void *user_data,
                                      cdyn_status status,
                                      cdyn_reap_report report,
                                      cdyn_error *error);
+
+// What `cdyn_store_reencrypt` did. A plain value: nothing to free.
+typedef struct {
+  // Items DynamoDB scanned.
+  uint64_t scanned;
+  // Live sessions rewritten under the first encryption key.
+  uint64_t rewritten;
+  // Live sessions left as they were because this store cannot read them: encrypted with a
+  // key it was not given, in a newer item format, or damaged.
+  uint64_t unreadable;
+} cdyn_reencrypted;
+
+// Receives what `cdyn_store_reencrypt_async` did.
+typedef void (*cdyn_reencrypted_callback)(void *user_data,
+                                          cdyn_status status,
+                                          cdyn_reencrypted report,
+                                          cdyn_error *error);
 
 // Receives the result of `cdyn_store_create_table_async`: whether this call created the
 // table, and the problems still found (the callback frees the list with
@@ -674,6 +704,97 @@ cdyn_status cdyn_config_set_user_field(cdyn_config *config,
 // Returns `CDYN_OK` or `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL).
 cdyn_status cdyn_config_set_clock(cdyn_config *config, const cdyn_clock *clock, cdyn_error **error);
 
+// Adds an encryption key: sessions are then encrypted at rest with AES-256-GCM, in the item
+// format every face of connect-dynamodb reads. `key` points to `len` bytes, 32 for a key.
+// Call it once per key, at most 16 keys: the first key added encrypts every write, every key
+// decrypts. To rotate keys, add the new key first and the old one after it until nothing is
+// encrypted with the old one any more (`cdyn_store_reencrypt` rewrites idle sessions).
+// A store built from a configuration to which no key was added takes its keys from the
+// environment variable `CONNECT_DYNAMODB_ENCRYPTION_KEYS` (base64 keys separated by commas;
+// read again whenever the configuration is validated: by every setter and by
+// `cdyn_store_new`); unset or empty, sessions are stored as plain JSON text, as
+// connect-dynamodb 3.x stores them (which reads encrypted sessions as no session).
+// A store with keys still reads plain sessions, and encrypts them at their next write.
+// Error messages never show key material.
+// Ownership: borrows every argument; the key is copied, so the caller may wipe its buffer
+// as soon as the call returns. `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` or `key` is NULL) or
+// `CDYN_ERR_INVALID_CONFIG` (not 32 bytes, a key given twice, more than 16 keys; the
+// configuration is unchanged).
+cdyn_status cdyn_config_add_encryption_key(cdyn_config *config,
+                                           const uint8_t *key,
+                                           size_t len,
+                                           cdyn_error **error);
+
+// As `cdyn_config_add_encryption_key`, with the key as base64 text (standard or URL-safe,
+// padded or not), e.g. one of the keys of `CONNECT_DYNAMODB_ENCRYPTION_KEYS`. An invalid key
+// is reported as `cdyn_config_add_encryption_key`'s.
+// Ownership: borrows every argument (strings are copied; the caller may wipe `key` after
+// the call); `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8) or
+// `CDYN_ERR_INVALID_CONFIG` (not base64, not 32 bytes, a key given twice, more than 16 keys).
+cdyn_status cdyn_config_add_encryption_key_base64(cdyn_config *config,
+                                                  const char *key,
+                                                  cdyn_error **error);
+
+// Sets the key of the hashed session ids: the store then keeps a keyed hash (HMAC-SHA-256,
+// 43 characters of base64url after the prefix) of each session id in the table instead of
+// the id, so that a copy of the table gives no session cookie, and the `user` attribute of
+// `cdyn_config_set_user_field` holds a keyed hash of the user id. `key` points to `len`
+// bytes, 32 to 64. `cdyn_store_ids` and `cdyn_store_user_sessions` then list the hashes, not
+// the ids. Setting, changing or removing the key ends every stored session (they are looked
+// up under another key). Without this call the key comes from the environment variable
+// `CONNECT_DYNAMODB_ID_HASH_KEY` (base64; read whenever the configuration is validated);
+// unset or empty, ids are stored as they are. Error messages never show key material.
+// Ownership: borrows every argument; the key is copied, so the caller may wipe its buffer
+// as soon as the call returns. `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` or `key` is NULL) or
+// `CDYN_ERR_INVALID_CONFIG` (shorter than 32 or longer than 64 bytes; the configuration is
+// unchanged).
+cdyn_status cdyn_config_set_id_hash_key(cdyn_config *config,
+                                        const uint8_t *key,
+                                        size_t len,
+                                        cdyn_error **error);
+
+// As `cdyn_config_set_id_hash_key`, with the key as base64 text (standard or URL-safe,
+// padded or not).
+// Ownership: borrows every argument (strings are copied; the caller may wipe `key` after
+// the call); `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8) or
+// `CDYN_ERR_INVALID_CONFIG` (not base64, shorter than 32 or longer than 64 bytes).
+cdyn_status cdyn_config_set_id_hash_key_base64(cdyn_config *config,
+                                               const char *key,
+                                               cdyn_error **error);
+
+// With `decrypt_only` true, the encryption keys only decrypt: sessions are read encrypted or
+// not, and written unencrypted (default false). The first of two deploys that turn encryption
+// on in a fleet updated process by process, so that no process meets a session it cannot
+// read. Call it after adding the keys: without keys it is `CDYN_ERR_INVALID_CONFIG`.
+// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL) or
+// `CDYN_ERR_INVALID_CONFIG` (no encryption keys).
+cdyn_status cdyn_config_set_decrypt_only(cdyn_config *config,
+                                         bool decrypt_only,
+                                         cdyn_error **error);
+
+// Compresses (DEFLATE, before encrypting) every session whose JSON text is longer than
+// `bytes` bytes (at most 16 MiB; 0 compresses every session), or `CDYN_COMPRESS_NEVER` for
+// no compression (the default). Compressed sessions are stored binary, in the item format
+// every face of connect-dynamodb reads (connect-dynamodb 3.x reads them as no session);
+// every store reads them whatever its own setting.
+// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+// Thread safety: not while another thread uses `config`.
+// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL) or
+// `CDYN_ERR_INVALID_CONFIG` (over 16 MiB).
+cdyn_status cdyn_config_set_compress_threshold(cdyn_config *config,
+                                               uint64_t bytes,
+                                               cdyn_error **error);
+
 // The stable token of a status, e.g. `"TABLE_NOT_FOUND"` for `CDYN_ERR_TABLE_NOT_FOUND`,
 // `"OK"` for `CDYN_OK`, and `"UNKNOWN"` for a value that is not a status.
 //
@@ -804,6 +925,13 @@ cdyn_status cdyn_store_reap_async(const cdyn_store *store,
                                   void *user_data,
                                   cdyn_error **error);
 
+// Non-blocking `cdyn_store_reencrypt`; `callback` receives the report, or one of the
+// failures of `cdyn_store_reencrypt` (see "Non-blocking calls" at the top of this header).
+cdyn_status cdyn_store_reencrypt_async(const cdyn_store *store,
+                                       cdyn_reencrypted_callback callback,
+                                       void *user_data,
+                                       cdyn_error **error);
+
 // Non-blocking `cdyn_store_create_table`; `callback` receives whether this call created the
 // table and the problems still found, or one of the failures of `cdyn_store_create_table` (see
 // "Non-blocking calls" at the top of this header).
@@ -891,8 +1019,10 @@ void cdyn_store_free(cdyn_store *store);
 // NULL. On failure the outputs are set as for a missing session.
 // Thread safety: may be called from many threads at once on one store.
 // Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8, an empty `sid`, or a key
-// over 2048 bytes), `CDYN_ERR_TABLE_NOT_FOUND`, `CDYN_ERR_THROTTLED`, `CDYN_ERR_AUTH`,
-// `CDYN_ERR_TIMEOUT`, `CDYN_ERR_TRANSPORT`, `CDYN_ERR_SERVICE` or `CDYN_ERR_INTERNAL`.
+// over 2048 bytes), `CDYN_ERR_UNREADABLE` (the session is encrypted with a key this store
+// was not given, or in a newer item format), `CDYN_ERR_TABLE_NOT_FOUND`,
+// `CDYN_ERR_THROTTLED`, `CDYN_ERR_AUTH`, `CDYN_ERR_TIMEOUT`, `CDYN_ERR_TRANSPORT`,
+// `CDYN_ERR_SERVICE` or `CDYN_ERR_INTERNAL`.
 cdyn_status cdyn_store_get(const cdyn_store *store,
                            const char *sid,
                            bool *found,
@@ -965,6 +1095,7 @@ cdyn_status cdyn_store_load(const cdyn_store *store,
 // Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8, an empty or oversized
 // `sid`, `expires` out of range, an unknown `condition`), `CDYN_ERR_SERIALIZATION` (not valid
 // JSON), `CDYN_ERR_ITEM_TOO_LARGE` (over DynamoDB's 400 KB), `CDYN_ERR_CONFLICT`,
+// `CDYN_ERR_UNREADABLE` (a conditional write met a stored session this store cannot read),
 // `CDYN_ERR_TABLE_NOT_FOUND`, `CDYN_ERR_THROTTLED`, `CDYN_ERR_AUTH`, `CDYN_ERR_TIMEOUT`,
 // `CDYN_ERR_TRANSPORT`, `CDYN_ERR_SERVICE` or `CDYN_ERR_INTERNAL`.
 cdyn_status cdyn_store_set(const cdyn_store *store,
@@ -1094,6 +1225,22 @@ cdyn_status cdyn_store_clear(const cdyn_store *store, cdyn_reap_report *report, 
 // Thread safety: may be called from many threads at once on one store.
 // Returns the statuses of `cdyn_store_ids`.
 cdyn_status cdyn_store_reap(const cdyn_store *store, cdyn_reap_report *report, cdyn_error **error);
+
+// Re-encrypts idle sessions after a key rotation: one scan of the store's prefix that
+// rewrites every live session not encrypted with the first key
+// (`cdyn_config_add_encryption_key`), plain ones included, each with a conditional write
+// that leaves a session changed meanwhile alone. Sets `*report` (when not NULL) to what was
+// scanned, rewritten, and left as it was because this store cannot read it. Once it reports
+// nothing unreadable, the keys after the first one can be dropped. Sessions in use are
+// re-encrypted by their next write anyway.
+//
+// Ownership: borrows every argument. `*report` is written only on success.
+// Thread safety: may be called from many threads at once on one store.
+// Returns the statuses of `cdyn_store_ids`, and `CDYN_ERR_INVALID_CONFIG` when the store has
+// no encryption key.
+cdyn_status cdyn_store_reencrypt(const cdyn_store *store,
+                                 cdyn_reencrypted *report,
+                                 cdyn_error **error);
 
 // Creates the table unless it exists (with the configured billing), waits until it is
 // ACTIVE, enables TTL on `expires`, and verifies it. With a user field configured

@@ -33,6 +33,10 @@ const OPTIONS = [
   'merge',
   'absoluteTimeout',
   'userField',
+  'encryptionKeys',
+  'idHashKey',
+  'compressThreshold',
+  'decryptOnly',
   'clock',
 ]
 const CREATE_TABLE_OPTIONS = ['billingMode', 'readCapacityUnits', 'writeCapacityUnits']
@@ -162,9 +166,16 @@ function parseOptions(options) {
     throw configError('clock', "must be a ManualClock from 'connect-dynamodb/testing'")
   }
 
+  const atRest = {
+    encryptionKeys: encryptionKeys(options.encryptionKeys),
+    idHashKey: idHashKey(options.idHashKey),
+    compressThreshold: number('compressThreshold'),
+    decryptOnly: boolean('decryptOnly'),
+  }
+
   let config
   try {
-    config = new native.NativeConfig(n, options.clock, client ? clientCredentials(client) : undefined)
+    config = new native.NativeConfig(n, options.clock, client ? clientCredentials(client) : undefined, atRest)
   } catch (err) {
     throw whereWritten(toStoreError(err), setInCreateTable)
   }
@@ -186,6 +197,36 @@ function parseOptions(options) {
         : undefined,
     },
   }
+}
+
+/** A key as the addon takes it: bytes (a Buffer or any Uint8Array) or base64 text. */
+function isKey(key) {
+  return typeof key === 'string' || key instanceof Uint8Array
+}
+
+/**
+ * `encryptionKeys`: undefined (or null) for the keys of the environment variable
+ * CONNECT_DYNAMODB_ENCRYPTION_KEYS, an empty array for none. The core checks the keys
+ * themselves; the errors never show them.
+ */
+function encryptionKeys(keys) {
+  if (keys == null) return undefined
+  if (!Array.isArray(keys) || !keys.every(isKey)) {
+    throw configError('encryptionKeys', 'must be an array of keys, each a Buffer, a Uint8Array or a base64 string')
+  }
+  return keys
+}
+
+/**
+ * `idHashKey`: undefined (or null) for the key of the environment variable
+ * CONNECT_DYNAMODB_ID_HASH_KEY, `false` for none.
+ */
+function idHashKey(key) {
+  if (key == null) return undefined
+  if (key !== false && !isKey(key)) {
+    throw configError('idHashKey', 'must be a Buffer, a Uint8Array, a base64 string or false')
+  }
+  return key
 }
 
 /**

@@ -461,6 +461,17 @@ function defineStore(Base) {
       return settle(this._call('reap'), cb)
     }
 
+    /**
+     * Rewrites every live session of this store's prefix that is not encrypted with the first
+     * of `encryptionKeys` (saved before encryption was on, or under a key being rotated out),
+     * so that the old key can then be dropped; resolves to `{ scanned, rewritten, unreadable }`.
+     * Sessions in use are re-encrypted by their next save anyway; this is for idle ones.
+     * INVALID_CONFIG (`encryptionKeys`) when the store has no keys.
+     */
+    reencrypt(cb) {
+      return settle(this._call('reencrypt'), cb)
+    }
+
     /** Stops the background reaper (connect-dynamodb 3.x's name). */
     clearInterval() {
       this._reapStopped = true
@@ -539,16 +550,23 @@ function defineStore(Base) {
     /**
      * connect-dynamodb 3.x: the session in a GetItem output (`{ Item }`), read as the store reads
      * its own items, or null when the item is missing, expired, a tombstone, past the absolute
-     * timeout, a ghost or unreadable.
+     * timeout, a ghost or damaged. Throws UNREADABLE for a session encrypted with a key the
+     * store lacks (or in a newer format), as `get` rejects.
      */
     getParsedSession(output) {
-      // The item's string and number attributes, for the core to read.
+      // The item's string, number and binary attributes, for the core to read.
       const item = {}
       for (const [name, value] of Object.entries(output?.Item ?? {})) {
         if (typeof value?.S === 'string') item[name] = { S: value.S }
         else if (typeof value?.N === 'string' || typeof value?.N === 'number') item[name] = { N: String(value.N) }
+        else if (value?.B instanceof Uint8Array) item[name] = { B: value.B }
       }
-      const session = this._options.config.parseItem(item)
+      let session
+      try {
+        session = this._options.config.parseItem(item)
+      } catch (err) {
+        throw toStoreError(err)
+      }
       return session == null ? null : JSON.parse(session)
     }
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use connect_dynamodb_core::aws_sdk_dynamodb::types::AttributeValue;
 use connect_dynamodb_core::{
-    Billing, Config, ConfigField, Credentials, ErrorKind, FirstUse, MergePolicy, SessionStore,
-    decode_item, expiry,
+    Billing, Config, ConfigField, Credentials, ErrorKind, FirstUse, MergePolicy, Secret,
+    SessionStore, decode_item, expiry,
 };
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{Either, Either3, PromiseRaw, Uint8Array};
 use napi::{Env, Result};
 use napi_derive::napi;
 
@@ -52,6 +52,62 @@ pub struct NativeOptions {
     pub user_field: Option<String>,
 }
 
+/// The options of sessions at rest, as `lib/options.js` hands them over: keys as bytes
+/// (`Buffer`, `Uint8Array`) or base64 text. Copied at construction, so the caller may wipe its
+/// buffers afterwards. Validation (lengths, base64, duplicates, the threshold's range) is the
+/// core's.
+#[napi(object)]
+pub struct NativeAtRest {
+    /// `encryptionKeys`: absent for the environment's (`CONNECT_DYNAMODB_ENCRYPTION_KEYS`),
+    /// empty for none.
+    pub encryption_keys: Option<Vec<Either<Uint8Array, String>>>,
+    /// `idHashKey`: absent for the environment's (`CONNECT_DYNAMODB_ID_HASH_KEY`), `false` for none.
+    pub id_hash_key: Option<Either3<Uint8Array, String, bool>>,
+    /// `compressThreshold`, in bytes: absent for no compression.
+    pub compress_threshold: Option<f64>,
+    /// `decryptOnly`: the keys only decrypt; sessions are written unencrypted.
+    pub decrypt_only: Option<bool>,
+}
+
+/// The at-rest options as the core's builder takes them.
+#[derive(Clone, Default)]
+struct AtRestOptions {
+    /// `None`: from the environment.
+    encryption_keys: Option<Vec<Secret>>,
+    /// `None`: from the environment; `Some(None)`: off.
+    id_hash_key: Option<Option<Secret>>,
+    compress_threshold: Option<f64>,
+    decrypt_only: bool,
+}
+
+impl AtRestOptions {
+    fn from_native(native: Option<NativeAtRest>) -> Self {
+        let Some(native) = native else {
+            return AtRestOptions::default();
+        };
+        AtRestOptions {
+            encryption_keys: native
+                .encryption_keys
+                .map(|keys| keys.into_iter().map(secret).collect()),
+            id_hash_key: native.id_hash_key.map(|key| match key {
+                Either3::A(bytes) => Some(Secret::Bytes(bytes.to_vec())),
+                Either3::B(text) => Some(Secret::Base64(text)),
+                Either3::C(_) => None,
+            }),
+            compress_threshold: native.compress_threshold,
+            decrypt_only: native.decrypt_only.unwrap_or(false),
+        }
+    }
+}
+
+/// A key as the core takes it: bytes as `Bytes`, text as `Base64`.
+fn secret(key: Either<Uint8Array, String>) -> Secret {
+    match key {
+        Either::A(bytes) => Secret::Bytes(bytes.to_vec()),
+        Either::B(text) => Secret::Base64(text),
+    }
+}
+
 /// The core's defaults, in the units of the Node options.
 #[napi(object)]
 pub struct Defaults {
@@ -88,7 +144,11 @@ pub struct Defaults {
 /// The defaults of every option, from the core (connect-dynamodb 3.x's where it had one).
 #[napi]
 pub fn defaults(env: Env) -> Result<Defaults> {
+    // The keys explicitly off: the defaults never read the environment, so a bad key there
+    // fails the store that uses it, not loading the package.
     let c = Config::builder()
+        .encryption_keys(Vec::new())
+        .id_hash_key(None)
         .build()
         .map_err(|e| Failure::from(e).into_js(&env))?;
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
@@ -187,14 +247,16 @@ impl ManualClock {
     }
 }
 
-/// A string or number attribute of a DynamoDB item, as the AWS SDK for JavaScript gives it
-/// (`{ S: '...' }`, `{ N: '...' }`).
+/// A string, number or binary attribute of a DynamoDB item, as the AWS SDK for JavaScript
+/// gives it (`{ S: '...' }`, `{ N: '...' }`, `{ B: Uint8Array }`).
 #[napi(object)]
 pub struct NativeItemValue {
     #[napi(js_name = "S")]
     pub s: Option<String>,
     #[napi(js_name = "N")]
     pub n: Option<String>,
+    #[napi(js_name = "B")]
+    pub b: Option<Uint8Array>,
 }
 
 /// The top-level session keys that every save of a Node session framework rewrites:
@@ -209,6 +271,7 @@ const FRAMEWORK_KEYS: [&str; 1] = ["cookie"];
 #[napi]
 pub struct NativeConfig {
     options: NativeOptions,
+    at_rest: AtRestOptions,
     clock: Option<connect_dynamodb_core::ManualClock>,
     provider: Option<SharedCredentialsProvider>,
     config: Config,
@@ -217,24 +280,28 @@ pub struct NativeConfig {
 #[napi]
 impl NativeConfig {
     /// Checks the options (`INVALID_CONFIG` naming the option otherwise). `credentials`, when
-    /// given, is asked for credentials whenever the cached ones are about to expire.
+    /// given, is asked for credentials whenever the cached ones are about to expire. `atRest`
+    /// holds the keys, copied here.
     #[napi(
         constructor,
-        ts_args_type = "options: NativeOptions, clock?: ManualClock | undefined | null, credentials?: () => Promise<NativeCredentials>"
+        ts_args_type = "options: NativeOptions, clock?: ManualClock | undefined | null, credentials?: (() => Promise<NativeCredentials>) | undefined | null, atRest?: NativeAtRest | undefined | null"
     )]
     pub fn new(
         env: Env,
         options: NativeOptions,
         clock: Option<&ManualClock>,
         credentials: Option<CredentialsCallback>,
+        at_rest: Option<NativeAtRest>,
     ) -> Result<Self> {
         let clock = clock.map(|c| c.clock.clone());
         let provider = credentials
             .map(|callback| SharedCredentialsProvider::new(JsCredentials(Arc::new(callback))));
-        let config = build_config(&options, clock.as_ref(), provider.clone())
+        let at_rest = AtRestOptions::from_native(at_rest);
+        let config = build_config(&options, &at_rest, clock.as_ref(), provider.clone())
             .map_err(|f| f.into_js(&env))?;
         Ok(NativeConfig {
             options,
+            at_rest,
             clock,
             provider,
             config,
@@ -274,20 +341,40 @@ impl NativeConfig {
         Ok(secs as f64)
     }
 
-    /// The session JSON of an item given by its string and number attributes, read as the
-    /// store reads its own items (on the store's clock, with its absolute timeout); `null`
-    /// when expired, a tombstone, too old, a ghost or unreadable.
+    /// Whether sessions are encrypted at rest.
+    #[napi(getter)]
+    pub fn encrypts(&self) -> bool {
+        self.config.encrypts()
+    }
+
+    /// Whether session ids are hashed at rest.
+    #[napi(getter)]
+    pub fn hashes_ids(&self) -> bool {
+        self.config.hashes_ids()
+    }
+
+    /// The session JSON of an item given by its string, number and binary attributes, read as
+    /// the store reads its own items (on the store's clock, with its absolute timeout and its
+    /// keys); `null` when expired, a tombstone, too old, a ghost or damaged. `UNREADABLE` for
+    /// a session encrypted with a key the store lacks, or in a newer format.
     #[napi]
-    pub fn parse_item(&self, item: HashMap<String, NativeItemValue>) -> Option<String> {
+    pub fn parse_item(
+        &self,
+        env: Env,
+        item: HashMap<String, NativeItemValue>,
+    ) -> Result<Option<String>> {
         let item = item
             .into_iter()
-            .filter_map(|(name, value)| match (value.s, value.n) {
-                (Some(s), _) => Some((name, AttributeValue::S(s))),
-                (None, Some(n)) => Some((name, AttributeValue::N(n))),
-                (None, None) => None,
+            .filter_map(|(name, value)| match (value.s, value.n, value.b) {
+                (Some(s), _, _) => Some((name, AttributeValue::S(s))),
+                (None, Some(n), _) => Some((name, AttributeValue::N(n))),
+                (None, None, Some(b)) => Some((name, AttributeValue::B(b.to_vec().into()))),
+                (None, None, None) => None,
             })
             .collect();
-        decode_item(item, &self.config).map(|record| record.session)
+        decode_item(item, &self.config)
+            .map(|record| record.map(|r| r.session))
+            .map_err(|e| Failure::from(e).into_js(&env))
     }
 
     /// Opens the store. `region` and `endpoint` (from a `client` option) apply unless the
@@ -302,12 +389,13 @@ impl NativeConfig {
         let mut options = self.options.clone();
         options.region = options.region.or(region);
         options.endpoint = options.endpoint.or(endpoint);
+        let at_rest = self.at_rest.clone();
         let clock = self.clock.clone();
         let provider = self.provider.clone();
         promise(
             env,
             async move {
-                let config = build_config(&options, clock.as_ref(), provider)?;
+                let config = build_config(&options, &at_rest, clock.as_ref(), provider)?;
                 Ok(SessionStore::connect(config).await?)
             },
             NativeStore::new,
@@ -317,6 +405,7 @@ impl NativeConfig {
 
 fn build_config(
     o: &NativeOptions,
+    at_rest: &AtRestOptions,
     clock: Option<&connect_dynamodb_core::ManualClock>,
     provider: Option<SharedCredentialsProvider>,
 ) -> std::result::Result<Config, Failure> {
@@ -428,6 +517,18 @@ fn build_config(
     if let Some(field) = &o.user_field {
         b = b.user_field(Some(field.clone()));
     }
+    // Absent keys: the core reads the environment.
+    if let Some(keys) = &at_rest.encryption_keys {
+        b = b.encryption_keys(keys.clone());
+    }
+    if let Some(key) = &at_rest.id_hash_key {
+        b = b.id_hash_key(key.clone());
+    }
+    if let Some(v) = whole(ConfigField::CompressThreshold, at_rest.compress_threshold)? {
+        // A negative threshold stays out of range, for the core's own check to name.
+        b = b.compress_threshold(Some(u64::try_from(v).unwrap_or(u64::MAX)));
+    }
+    b = b.decrypt_only(at_rest.decrypt_only);
     Ok(b.build()?)
 }
 

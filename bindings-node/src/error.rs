@@ -107,6 +107,10 @@ pub fn option_name(field: ConfigField) -> &'static str {
         ConfigField::Merge => "merge",
         ConfigField::AbsoluteTimeout => "absoluteTimeout",
         ConfigField::UserField => "userField",
+        ConfigField::EncryptionKeys => "encryptionKeys",
+        ConfigField::IdHashKey => "idHashKey",
+        ConfigField::CompressThreshold => "compressThreshold",
+        ConfigField::DecryptOnly => "decryptOnly",
     }
 }
 

@@ -100,6 +100,18 @@ pub struct NativeReport {
     pub deleted: f64,
 }
 
+/// What `reencrypt` did.
+#[napi(object)]
+pub struct NativeReencrypted {
+    /// Items scanned.
+    pub scanned: f64,
+    /// Live sessions rewritten under the first encryption key.
+    pub rewritten: f64,
+    /// Live sessions left as they were because they cannot be read (a key the store lacks, a
+    /// newer format, damaged).
+    pub unreadable: f64,
+}
+
 /// What `createTable` did and found.
 #[napi(object)]
 pub struct NativeTableSetup {
@@ -298,6 +310,20 @@ impl NativeStore {
     pub fn reap<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, NativeReport>> {
         let store = self.store.clone();
         promise(env, async move { Ok(store.reap().await?) }, report)
+    }
+
+    /// Rewrites every live session not encrypted with the first encryption key;
+    /// `INVALID_CONFIG` (`encryptionKeys`) without keys.
+    #[napi(ts_return_type = "Promise<NativeReencrypted>")]
+    pub fn reencrypt<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, NativeReencrypted>> {
+        let store = self.store.clone();
+        promise(env, async move { Ok(store.reencrypt().await?) }, |r| {
+            NativeReencrypted {
+                scanned: r.scanned as f64,
+                rewritten: r.rewritten as f64,
+                unreadable: r.unreadable as f64,
+            }
+        })
     }
 
     /// Creates the table unless it exists, waits for it, enables TTL, and verifies it.

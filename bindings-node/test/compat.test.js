@@ -4,8 +4,9 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const session = require('express-session')
 const { DynamoDBClient } = require('@aws-sdk/client-dynamodb')
-const Legacy = require('connect-dynamodb')(session)
 const h = require('./helpers')
+
+const Legacy = h.legacyModule()(session)
 
 function legacyStore(table) {
   const client = new DynamoDBClient({ endpoint: h.endpoint, region: 'us-east-1', credentials: { ...h.credentials } })

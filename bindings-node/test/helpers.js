@@ -2,6 +2,7 @@
 // Shared helpers of the Node tests: DynamoDB Local (started by `make test`), fresh tables,
 // raw access through the AWS SDK for JavaScript, and a counting HTTP proxy.
 const net = require('node:net')
+const path = require('node:path')
 const {
   DynamoDBClient,
   CreateTableCommand,
@@ -86,6 +87,18 @@ function once(emitter, event) {
   return new Promise((resolve) => emitter.once(event, (...args) => resolve(args)))
 }
 
+/**
+ * The published connect-dynamodb 3.0.5 (a dev dependency), loaded by its path: inside this
+ * package `require('connect-dynamodb')` is this package itself (a package's own name resolves
+ * to the package through its `exports`).
+ */
+function legacyModule() {
+  const dir = path.join(__dirname, '..', 'node_modules', 'connect-dynamodb')
+  const { version } = require(path.join(dir, 'package.json'))
+  if (version !== '3.0.5') throw new Error(`expected connect-dynamodb 3.0.5 in ${dir}, found ${version}`)
+  return require(dir)
+}
+
 const Cookie = require('express-session/session/cookie')
 
 /** A session as express-session hands it to a store: its cookie is a real `Cookie`. */
@@ -108,4 +121,5 @@ module.exports = {
   closedPort,
   once,
   sessionData,
+  legacyModule,
 }

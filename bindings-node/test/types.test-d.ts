@@ -69,6 +69,38 @@ async function users(s: DynamoDBStore, sid: string): Promise<number> {
   return all + others
 }
 void careful, users
+
+// Sessions at rest: keys as bytes or base64 text.
+const atRest: DynamoDBStore = new Store({
+  encryptionKeys: [Buffer.alloc(32), new Uint8Array(32), 'base64 text'],
+  idHashKey: Buffer.alloc(32),
+  compressThreshold: 4096,
+})
+new Store({ encryptionKeys: [], idHashKey: false })
+new Store({ encryptionKeys: ['base64 text'], decryptOnly: true })
+// @ts-expect-error: decryptOnly is a boolean.
+new Store({ decryptOnly: 'yes' })
+new Store({ idHashKey: 'base64 text' })
+// @ts-expect-error: encryptionKeys is an array, even of one key.
+new Store({ encryptionKeys: Buffer.alloc(32) })
+// @ts-expect-error: a key is bytes or base64 text.
+new Store({ encryptionKeys: [42] })
+// @ts-expect-error: false turns hashing off; true means nothing.
+new Store({ idHashKey: true })
+// @ts-expect-error: the threshold is a number of bytes.
+new Store({ compressThreshold: '4k' })
+
+async function rotate(s: DynamoDBStore): Promise<number> {
+  const report: connectDynamoDB.ReencryptResult = await s.reencrypt()
+  const { scanned, rewritten, unreadable } = report
+  s.reencrypt((err, r) => void [err?.code, r?.rewritten])
+  // @ts-expect-error: a callback form returns nothing.
+  s.reencrypt(() => {}).then
+  const code: connectDynamoDB.ErrorCode = 'UNREADABLE'
+  void code
+  return scanned + rewritten + unreadable
+}
+void atRest, rotate
 new DynamoDBStore()
 
 const app = express()

@@ -36,6 +36,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<values::TouchResult>()?;
     m.add_class::<values::SaveResult>()?;
     m.add_class::<values::ReapReport>()?;
+    m.add_class::<values::ReencryptReport>()?;
     m.add_class::<values::PyCredentials>()?;
     m.add_class::<values::PyManualClock>()?;
     m.add("DEFAULTS", options::defaults(py)?)?;

@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
-use connect_dynamodb_core::{Billing, Config, ConfigBuilder, ConfigField, FirstUse, MergePolicy};
+use connect_dynamodb_core::{
+    Billing, Config, ConfigBuilder, ConfigField, FirstUse, MergePolicy, Secret,
+};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::convert;
 use crate::error::{StoreError, type_error};
@@ -42,6 +44,10 @@ macro_rules! with_store_options {
                 merge: Bound<'py, PyAny>,
                 absolute_timeout: Bound<'py, PyAny>,
                 user_field: String,
+                encryption_keys: Bound<'py, PyAny>,
+                id_hash_key: Bound<'py, PyAny>,
+                compress_threshold: Bound<'py, PyAny>,
+                decrypt_only: bool,
                 clock: Bound<'py, PyManualClock>,
             }
             $($rest)*
@@ -93,6 +99,10 @@ pub(crate) fn option_name(field: ConfigField) -> &'static str {
         ConfigField::Merge => "merge",
         ConfigField::AbsoluteTimeout => "absolute_timeout",
         ConfigField::UserField => "user_field",
+        ConfigField::EncryptionKeys => "encryption_keys",
+        ConfigField::IdHashKey => "id_hash_key",
+        ConfigField::CompressThreshold => "compress_threshold",
+        ConfigField::DecryptOnly => "decrypt_only",
     }
 }
 
@@ -186,6 +196,53 @@ fn merge(value: &Bound<'_, PyAny>) -> PyResult<Option<MergePolicy>> {
     Ok(MergePolicy::from_name(&name).map_err(StoreError::from)?)
 }
 
+/// One key of `encryption_keys` or `id_hash_key`: bytes as they are, a `str` as base64 (the
+/// core decodes and checks both). The `TypeError` names the option, never the value.
+fn secret(field: ConfigField, value: &Bound<'_, PyAny>, must_be: &str) -> PyResult<Secret> {
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Ok(Secret::Bytes(bytes.as_bytes().to_vec()));
+    }
+    if let Ok(bytes) = value.cast::<PyByteArray>() {
+        return Ok(Secret::Bytes(bytes.to_vec()));
+    }
+    if let Ok(text) = value.cast::<PyString>() {
+        // A str UTF-8 cannot encode is no base64 either: an empty text, which the core refuses.
+        return Ok(Secret::Base64(
+            text.to_cow().map(|t| t.into_owned()).unwrap_or_default(),
+        ));
+    }
+    Err(type_error(&format!("`{}`", option_name(field)), must_be))
+}
+
+const KEY_LIST: &str = "a list of keys, each bytes or a base64 str";
+
+/// `encryption_keys`: a list (or tuple) of keys, each bytes or base64 text; `[]` turns
+/// encryption off whatever the environment says.
+fn encryption_keys(value: &Bound<'_, PyAny>) -> PyResult<Vec<Secret>> {
+    let field = ConfigField::EncryptionKeys;
+    let items = if let Ok(list) = value.cast::<PyList>() {
+        list.iter().collect::<Vec<_>>()
+    } else if let Ok(tuple) = value.cast::<PyTuple>() {
+        tuple.iter().collect()
+    } else {
+        return Err(type_error(&format!("`{}`", option_name(field)), KEY_LIST));
+    };
+    items
+        .iter()
+        .map(|key| secret(field, key, KEY_LIST))
+        .collect()
+}
+
+/// `id_hash_key`: bytes or base64 text; `False` turns hashing off whatever the environment
+/// says.
+fn id_hash_key(value: &Bound<'_, PyAny>) -> PyResult<Option<Secret>> {
+    if value.is_instance_of::<PyBool>() && !value.is_truthy()? {
+        return Ok(None);
+    }
+    let must_be = "bytes, a base64 str, or False";
+    secret(ConfigField::IdHashKey, value, must_be).map(Some)
+}
+
 /// What a store is made of: the core's configuration (without the reaper, which the store
 /// starts itself in the process that made it), the configured reaper interval, and the builder
 /// the configuration came from (for a framework integration's copy of the store, see
@@ -259,6 +316,20 @@ impl Options<'_> {
         if let Some(v) = &self.user_field {
             b = b.user_field(Some(v.clone()));
         }
+        if let Some(v) = present(&self.encryption_keys) {
+            b = b.encryption_keys(encryption_keys(v)?);
+        }
+        if let Some(v) = present(&self.id_hash_key) {
+            b = b.id_hash_key(id_hash_key(v)?);
+        }
+        if let Some(v) = present(&self.compress_threshold) {
+            // A negative count is outside the range, which the core names.
+            let bytes = whole(ConfigField::CompressThreshold, v)?;
+            b = b.compress_threshold(Some(u64::try_from(bytes).unwrap_or(u64::MAX)));
+        }
+        if let Some(v) = self.decrypt_only {
+            b = b.decrypt_only(v);
+        }
         let config = b.clone().build().map_err(StoreError::from)?;
         let reap_interval = config.reap_interval();
         let builder = b.reap_interval(None);
@@ -306,7 +377,12 @@ impl Options<'_> {
 /// The core's defaults, by option name, as Python values: durations in seconds, `billing` as
 /// its option value, `provisioned_capacity` the (read, write) units of `"PROVISIONED"`.
 pub(crate) fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    let c = Config::builder().build().map_err(StoreError::from)?;
+    // The keys off, so that the environment (where keys left `None` come from) is not read.
+    let c = Config::builder()
+        .encryption_keys(Vec::new())
+        .id_hash_key(None)
+        .build()
+        .map_err(StoreError::from)?;
     let d = PyDict::new(py);
     d.set_item("table", c.table())?;
     d.set_item("prefix", c.prefix())?;
@@ -340,5 +416,11 @@ pub(crate) fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         c.absolute_timeout().map(|d| d.as_secs_f64()),
     )?;
     d.set_item("user_field", c.user_field())?;
+    // `None`: the keys of the environment variables CONNECT_DYNAMODB_ENCRYPTION_KEYS and
+    // CONNECT_DYNAMODB_ID_HASH_KEY, else off.
+    d.set_item("encryption_keys", py.None())?;
+    d.set_item("id_hash_key", py.None())?;
+    d.set_item("compress_threshold", c.compress_threshold())?;
+    d.set_item("decrypt_only", c.decrypt_only())?;
     Ok(d)
 }

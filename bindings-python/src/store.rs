@@ -16,7 +16,8 @@ use crate::error::{Nothing, StoreError, guard};
 use crate::options::{Options, with_store_options};
 use crate::runtime::{awaitable, wait};
 use crate::values::{
-    PyCredentials, PyManualClock, ReapReport, SaveResult, StoredSession, TouchResult, UserSession,
+    PyCredentials, PyManualClock, ReapReport, ReencryptReport, SaveResult, StoredSession,
+    TouchResult, UserSession,
 };
 
 type CoreResult<T> = Result<T, connect_dynamodb_core::Error>;
@@ -186,11 +187,27 @@ impl Shared {
         self.lock().is_none()
     }
 
+    /// The store's `repr`: its table and prefix, and what it does at rest, by key ids (a hash
+    /// of each key, not secret), never by key.
     fn repr(&self, class: &str) -> String {
+        let c = &self.config;
+        let mut at_rest = String::new();
+        if c.encrypts() {
+            at_rest.push_str(&format!(
+                ", encryption_key_ids={:?}",
+                c.encryption_key_ids()
+            ));
+        }
+        if c.hashes_ids() {
+            at_rest.push_str(", hashes_ids=True");
+        }
+        if let Some(bytes) = c.compress_threshold() {
+            at_rest.push_str(&format!(", compress_threshold={bytes}"));
+        }
         format!(
-            "{class}(table={:?}, prefix={:?}{})",
-            self.config.table(),
-            self.config.prefix(),
+            "{class}(table={:?}, prefix={:?}{at_rest}{})",
+            c.table(),
+            c.prefix(),
             if self.is_closed() { ", closed" } else { "" }
         )
     }
@@ -396,7 +413,10 @@ impl std::fmt::Debug for PyAsyncSessionStore {
 
 with_store_options!(store_classes! {
     twins {
-        /// The session `sid`, or None when it is missing, expired or unreadable.
+        /// The session `sid`, or None when it is missing, expired or damaged (a ciphertext
+        /// that does not decrypt counts as damaged). UnreadableError when it is encrypted with
+        /// a key this store was not given, or stored in a newer format: nothing is changed, and
+        /// with the key it reads again.
         fn get(sid: Sid) -> Option<StoredSession> {
             move |s: CoreStore| async move { Ok(s.get(&sid.0).await?.map(StoredSession::from)) }
         }
@@ -527,6 +547,17 @@ with_store_options!(store_classes! {
             |s: CoreStore| async move { s.reap().await.map(ReapReport::from) }
         }
 
+        /// Rewrites every live session of this store's prefix that is not encrypted with the
+        /// first of `encryption_keys` (encrypted with an older key, or stored before encryption
+        /// was turned on) under the first key, in one scan; each rewrite is conditional, so a
+        /// session changed meanwhile keeps its change. Run it after putting a new key first;
+        /// once it reports nothing left `unreadable`, the old key can go. Sessions it cannot
+        /// read (a key this store lacks, damaged) are counted and left alone. ConfigError
+        /// (`encryption_keys`) when the store has no keys.
+        fn reencrypt() -> ReencryptReport {
+            |s: CoreStore| async move { s.reencrypt().await.map(ReencryptReport::from) }
+        }
+
         /// Whether the table exists.
         fn table_exists() -> bool {
             |s: CoreStore| async move { s.table_exists().await }
@@ -586,6 +617,25 @@ with_store_options!(store_classes! {
         #[getter]
         fn user_field(&self) -> Option<&str> {
             self.shared.config.user_field()
+        }
+
+        /// The ids of the encryption keys, the encrypting one first (8 hex digits each, a hash
+        /// of the key: not secret); empty when sessions are not encrypted.
+        #[getter]
+        fn encryption_key_ids(&self) -> Vec<String> {
+            self.shared.config.encryption_key_ids()
+        }
+
+        /// Whether session ids are stored as keyed hashes (`id_hash_key`).
+        #[getter]
+        fn hashes_ids(&self) -> bool {
+            self.shared.config.hashes_ids()
+        }
+
+        /// The session length (bytes of JSON) above which sessions are compressed, or None.
+        #[getter]
+        fn compress_threshold(&self) -> Option<usize> {
+            self.shared.config.compress_threshold()
         }
 
         /// For the framework integrations, not part of the API: this store, or (with

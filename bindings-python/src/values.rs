@@ -1,11 +1,11 @@
 //! The value classes: `StoredSession`, `UserSession`, `TouchResult`, `ReapReport`,
-//! `Credentials`, and the testing clock `ManualClock`.
+//! `ReencryptReport`, `Credentials`, and the testing clock `ManualClock`.
 
 use std::time::{Duration, SystemTime};
 
 use connect_dynamodb_core::{
-    ManualClock as CoreManualClock, ReapReport as CoreReapReport, Saved, SessionRecord, SetOutcome,
-    TouchOutcome, Touched, UserSession as CoreUserSession,
+    ManualClock as CoreManualClock, ReapReport as CoreReapReport, Reencrypted, Saved,
+    SessionRecord, SetOutcome, TouchOutcome, Touched, UserSession as CoreUserSession,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyType;
@@ -328,6 +328,63 @@ impl ReapReport {
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyType>, (u64, u64)) {
         let this = slf.get();
         (slf.get_type(), (this.scanned, this.deleted))
+    }
+}
+
+/// What `reencrypt` did: items scanned, live sessions rewritten under the first encryption
+/// key, and live sessions left as they were because they cannot be read (a key the store
+/// lacks, a newer format, damaged).
+#[pyclass(
+    frozen,
+    eq,
+    get_all,
+    module = "connect_dynamodb",
+    name = "ReencryptReport"
+)]
+#[derive(Debug, PartialEq)]
+pub(crate) struct ReencryptReport {
+    /// Items DynamoDB scanned.
+    scanned: u64,
+    /// Live sessions rewritten under the first key.
+    rewritten: u64,
+    /// Live sessions that could not be read, left as they were.
+    unreadable: u64,
+}
+
+impl From<Reencrypted> for ReencryptReport {
+    fn from(report: Reencrypted) -> Self {
+        ReencryptReport {
+            scanned: report.scanned,
+            rewritten: report.rewritten,
+            unreadable: report.unreadable,
+        }
+    }
+}
+
+#[pymethods]
+impl ReencryptReport {
+    #[new]
+    fn new(scanned: u64, rewritten: u64, unreadable: u64) -> Self {
+        ReencryptReport {
+            scanned,
+            rewritten,
+            unreadable,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ReencryptReport(scanned={}, rewritten={}, unreadable={})",
+            self.scanned, self.rewritten, self.unreadable
+        )
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyType>, (u64, u64, u64)) {
+        let this = slf.get();
+        (
+            slf.get_type(),
+            (this.scanned, this.rewritten, this.unreadable),
+        )
     }
 }
 

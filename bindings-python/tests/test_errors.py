@@ -28,6 +28,7 @@ from connect_dynamodb import (
     TableNotFoundError,
     ThrottledError,
     TransportError,
+    UnreadableError,
     _native,
 )
 
@@ -44,6 +45,7 @@ CLASSES = [
     (TransportError, "TRANSPORT", True, ConnectionError),
     (ServiceError, "SERVICE", False, None),
     (InternalError, "INTERNAL", False, None),
+    (UnreadableError, "UNREADABLE", False, None),
 ]
 
 
@@ -457,6 +459,9 @@ def test_every_core_config_field_names_a_python_option() -> None:
         ({"absolute_timeout": 0}, "absolute_timeout"),
         ({"tombstone_lifetime": -1}, "tombstone_lifetime"),
         ({"user_field": "a..b"}, "user_field"),
+        ({"encryption_keys": [b"short"]}, "encryption_keys"),
+        ({"id_hash_key": "not base64!"}, "id_hash_key"),
+        ({"compress_threshold": -1}, "compress_threshold"),
     ],
 )
 def test_more_invalid_options_name_the_python_option(

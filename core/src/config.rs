@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 
+use crate::at_rest::{AtRest, ENV_ENCRYPTION_KEYS, ENV_ID_HASH_KEY, Secret};
 use crate::error::{Error, Result};
 use crate::expiry::{Clock, SharedClock};
 use crate::item::{
@@ -144,11 +145,19 @@ pub enum ConfigField {
     AbsoluteTimeout,
     /// `user_field`
     UserField,
+    /// `encryption_keys` (or the environment variable `CONNECT_DYNAMODB_ENCRYPTION_KEYS`)
+    EncryptionKeys,
+    /// `id_hash_key` (or the environment variable `CONNECT_DYNAMODB_ID_HASH_KEY`)
+    IdHashKey,
+    /// `compress_threshold`
+    CompressThreshold,
+    /// `decrypt_only`
+    DecryptOnly,
 }
 
 impl ConfigField {
     /// Every field.
-    pub const ALL: [ConfigField; 27] = [
+    pub const ALL: [ConfigField; 31] = [
         ConfigField::Table,
         ConfigField::HashKey,
         ConfigField::Prefix,
@@ -176,6 +185,10 @@ impl ConfigField {
         ConfigField::Merge,
         ConfigField::AbsoluteTimeout,
         ConfigField::UserField,
+        ConfigField::EncryptionKeys,
+        ConfigField::IdHashKey,
+        ConfigField::CompressThreshold,
+        ConfigField::DecryptOnly,
     ];
 
     /// The field's name in the Rust API (the [`ConfigBuilder`] method), e.g. `"hash_key"`.
@@ -208,6 +221,10 @@ impl ConfigField {
             ConfigField::Merge => "merge",
             ConfigField::AbsoluteTimeout => "absolute_timeout",
             ConfigField::UserField => "user_field",
+            ConfigField::EncryptionKeys => "encryption_keys",
+            ConfigField::IdHashKey => "id_hash_key",
+            ConfigField::CompressThreshold => "compress_threshold",
+            ConfigField::DecryptOnly => "decrypt_only",
         }
     }
 
@@ -439,6 +456,7 @@ pub struct Config {
     pub(crate) absolute_timeout: Option<Duration>,
     pub(crate) user_field: Option<String>,
     pub(crate) merge_always_mine: Vec<String>,
+    pub(crate) at_rest: AtRest,
 }
 
 impl fmt::Debug for Config {
@@ -477,6 +495,7 @@ impl fmt::Debug for Config {
             .field("absolute_timeout", &self.absolute_timeout)
             .field("user_field", &self.user_field)
             .field("merge_always_mine", &self.merge_always_mine)
+            .field("at_rest", &self.at_rest)
             .finish()
     }
 }
@@ -509,6 +528,7 @@ impl Default for Config {
             absolute_timeout: None,
             user_field: None,
             merge_always_mine: Vec::new(),
+            at_rest: AtRest::default(),
         }
     }
 }
@@ -518,6 +538,10 @@ impl Config {
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder {
             config: Config::default(),
+            encryption_keys: None,
+            id_hash_key: None,
+            compress_threshold: None,
+            decrypt_only: false,
         }
     }
 
@@ -620,6 +644,28 @@ impl Config {
     pub(crate) fn oldest_created(&self, now: f64) -> Option<f64> {
         self.absolute_timeout.map(|t| now - t.as_secs_f64())
     }
+    /// Whether sessions are written encrypted (keys given, and not
+    /// [`decrypt_only`](Self::decrypt_only)).
+    pub fn encrypts(&self) -> bool {
+        self.at_rest.encrypts()
+    }
+    /// Whether the encryption keys only decrypt.
+    pub fn decrypt_only(&self) -> bool {
+        self.at_rest.decrypt_only()
+    }
+    /// The ids of the encryption keys (not secret: a hash of each key), the encrypting one
+    /// first, as 8 hex digits each.
+    pub fn encryption_key_ids(&self) -> Vec<String> {
+        self.at_rest.key_ids()
+    }
+    /// Whether session ids are hashed at rest.
+    pub fn hashes_ids(&self) -> bool {
+        self.at_rest.hashes_ids()
+    }
+    /// The length above which session text is compressed, when compression is on.
+    pub fn compress_threshold(&self) -> Option<usize> {
+        self.at_rest.compress_threshold()
+    }
     /// The current time on the store's clock.
     pub fn now(&self) -> std::time::SystemTime {
         self.clock.0.now()
@@ -640,6 +686,12 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct ConfigBuilder {
     config: Config,
+    /// `None`: from the environment.
+    encryption_keys: Option<Vec<Secret>>,
+    /// `None`: from the environment; `Some(None)`: off.
+    id_hash_key: Option<Option<Secret>>,
+    compress_threshold: Option<u64>,
+    decrypt_only: bool,
 }
 
 impl ConfigBuilder {
@@ -790,8 +842,59 @@ impl ConfigBuilder {
         self
     }
 
-    /// Validates the settings.
+    /// Encrypt sessions at rest with AES-256-GCM (default: the keys in the environment
+    /// variable `CONNECT_DYNAMODB_ENCRYPTION_KEYS`, base64 separated by commas; none: off).
+    /// Each key is 32 bytes, given as bytes or base64. The first key encrypts every write;
+    /// every key decrypts, so a new key goes first and the old one stays until nothing is
+    /// encrypted with it ([`reencrypt`](crate::SessionStore::reencrypt) rewrites idle
+    /// sessions). An empty list turns encryption off whatever the environment says.
+    pub fn encryption_keys(mut self, keys: Vec<Secret>) -> Self {
+        self.encryption_keys = Some(keys);
+        self
+    }
+    /// Store a keyed hash (HMAC-SHA-256) of each session id instead of the id (default: the
+    /// key in the environment variable `CONNECT_DYNAMODB_ID_HASH_KEY`, in base64; none: off).
+    /// 32 to 64 bytes, as bytes or base64. `None` turns hashing off whatever the environment
+    /// says. Changing or removing the key ends every session.
+    pub fn id_hash_key(mut self, key: Option<Secret>) -> Self {
+        self.id_hash_key = Some(key);
+        self
+    }
+    /// Compress sessions whose JSON text is longer than this many bytes, with DEFLATE, before
+    /// encrypting them (default `None`: never). At most 16 MiB.
+    pub fn compress_threshold(mut self, bytes: Option<u64>) -> Self {
+        self.compress_threshold = bytes;
+        self
+    }
+
+    /// The encryption keys only decrypt (default `false`): sessions are read whether encrypted
+    /// or not, and written unencrypted. The first step of turning encryption on in a fleet that
+    /// deploys process by process: once every process can decrypt, turn this off and sessions
+    /// are written encrypted from then on. `INVALID_CONFIG` without keys.
+    pub fn decrypt_only(mut self, decrypt_only: bool) -> Self {
+        self.decrypt_only = decrypt_only;
+        self
+    }
+
+    /// Validates the settings, taking keys the options do not give from the environment.
     pub fn build(self) -> Result<Config> {
+        self.build_with_env(|name| std::env::var(name).ok())
+    }
+
+    /// [`build`](Self::build) with `env` in place of the process environment.
+    #[doc(hidden)]
+    pub fn build_with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        self.config.at_rest = at_rest_of(
+            self.encryption_keys.take(),
+            self.id_hash_key.take(),
+            self.compress_threshold,
+            self.decrypt_only,
+            &env,
+        )?;
+        self.validate()
+    }
+
+    fn validate(self) -> Result<Config> {
         let c = self.config;
         validate_table(&c.table)?;
         if c.hash_key.is_empty() || c.hash_key.len() > 255 {
@@ -965,6 +1068,79 @@ impl ConfigBuilder {
     }
 }
 
+/// The at-rest settings from the options, falling back on the environment for the keys.
+fn at_rest_of(
+    keys: Option<Vec<Secret>>,
+    id_hash_key: Option<Option<Secret>>,
+    compress_threshold: Option<u64>,
+    decrypt_only: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AtRest> {
+    fn from_env(field: ConfigField, name: &'static str) -> impl Fn(&str) -> Error {
+        move |problem| {
+            Error::invalid_config(
+                field,
+                format_args!("{problem} (from the environment variable {name})"),
+            )
+        }
+    }
+    let mut key_bytes = Vec::new();
+    let keys_from_env = keys.is_none();
+    let hash_key_from_env = id_hash_key.is_none();
+    match keys {
+        Some(keys) => {
+            for (index, key) in keys.iter().enumerate() {
+                key_bytes.push(key.bytes().map_err(|problem| {
+                    Error::invalid_config(
+                        ConfigField::EncryptionKeys,
+                        format_args!("key {} {problem}", index + 1),
+                    )
+                })?);
+            }
+        }
+        None => {
+            let wrap = from_env(ConfigField::EncryptionKeys, ENV_ENCRYPTION_KEYS);
+            if let Some(list) = env(ENV_ENCRYPTION_KEYS).filter(|v| !v.trim().is_empty()) {
+                for (index, text) in list.split(',').enumerate() {
+                    key_bytes.push(
+                        Secret::Base64(text.trim().to_owned())
+                            .bytes()
+                            .map_err(|problem| wrap(&format!("key {} {problem}", index + 1)))?,
+                    );
+                }
+            }
+        }
+    }
+    let hash_key = match id_hash_key {
+        Some(None) => None,
+        Some(Some(key)) => Some(
+            key.bytes()
+                .map_err(|problem| Error::invalid_config(ConfigField::IdHashKey, problem))?,
+        ),
+        None => match env(ENV_ID_HASH_KEY).filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(text) => Some(
+                Secret::Base64(text)
+                    .bytes()
+                    .map_err(from_env(ConfigField::IdHashKey, ENV_ID_HASH_KEY))?,
+            ),
+        },
+    };
+    let threshold = compress_threshold.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    AtRest::new(&key_bytes, hash_key.as_deref(), threshold, decrypt_only).map_err(
+        |(which, problem)| match which {
+            0 | 1 if keys_from_env => {
+                from_env(ConfigField::EncryptionKeys, ENV_ENCRYPTION_KEYS)(&problem)
+            }
+            0 | 1 => Error::invalid_config(ConfigField::EncryptionKeys, problem),
+            2 if hash_key_from_env => from_env(ConfigField::IdHashKey, ENV_ID_HASH_KEY)(&problem),
+            2 => Error::invalid_config(ConfigField::IdHashKey, problem),
+            3 => Error::invalid_config(ConfigField::CompressThreshold, problem),
+            _ => Error::invalid_config(ConfigField::DecryptOnly, problem),
+        },
+    )
+}
+
 /// A user field is a dotted path of one or more non-empty names, 1 to 255 bytes in all.
 fn validate_user_field(field: &str) -> Result<()> {
     if field.is_empty() || field.len() > MAX_USER_FIELD_BYTES || field.split('.').any(str::is_empty)
@@ -1071,6 +1247,75 @@ mod tests {
     }
 
     #[test]
+    fn keys_come_from_the_options_or_else_the_environment() {
+        use crate::at_rest::{ENV_ENCRYPTION_KEYS, ENV_ID_HASH_KEY, Secret};
+        let key_a = aws_smithy_types::base64::encode([1u8; 32]);
+        let key_b = aws_smithy_types::base64::encode([2u8; 32]);
+        let env = |name: &str| match name {
+            ENV_ENCRYPTION_KEYS => Some(format!(" {key_a} ,{key_b}")),
+            ENV_ID_HASH_KEY => Some(aws_smithy_types::base64::encode([3u8; 40])),
+            _ => None,
+        };
+        let none = |_: &str| None;
+        let off = Config::builder().build_with_env(none).expect("valid");
+        assert!(!off.encrypts() && !off.hashes_ids() && off.compress_threshold().is_none());
+
+        let from_env = Config::builder().build_with_env(env).expect("valid");
+        assert_eq!(from_env.encryption_key_ids().len(), 2);
+        assert!(from_env.hashes_ids());
+        // Options win, and an empty list or `None` turns the feature off.
+        let given = Config::builder()
+            .encryption_keys(vec![Secret::Bytes(vec![2; 32])])
+            .id_hash_key(None)
+            .build_with_env(env)
+            .expect("valid");
+        assert_eq!(
+            given.encryption_key_ids(),
+            from_env.encryption_key_ids()[1..].to_vec()
+        );
+        assert!(!given.hashes_ids());
+        let emptied = Config::builder()
+            .encryption_keys(Vec::new())
+            .build_with_env(env)
+            .expect("valid");
+        assert!(!emptied.encrypts());
+
+        // Errors name the field (and the variable) but never show the key.
+        let short_env = |name: &str| (name == ENV_ID_HASH_KEY).then(|| "c2VjcmV0".to_owned());
+        let err = Config::builder()
+            .build_with_env(short_env)
+            .expect_err("short");
+        assert_eq!(err.config_field(), Some(ConfigField::IdHashKey));
+        assert!(err.to_string().contains(ENV_ID_HASH_KEY), "{err}");
+        let bad_env = |name: &str| (name == ENV_ENCRYPTION_KEYS).then(|| "c2VjcmV0,***".to_owned());
+        let err = Config::builder().build_with_env(bad_env).expect_err("bad");
+        assert_eq!(err.config_field(), Some(ConfigField::EncryptionKeys));
+        assert!(err.to_string().contains(ENV_ENCRYPTION_KEYS), "{err}");
+        assert!(!err.to_string().contains("c2VjcmV0"), "{err}");
+        let err = Config::builder()
+            .encryption_keys(vec![Secret::Base64("c2VjcmV0".to_owned())])
+            .build_with_env(none)
+            .expect_err("short");
+        assert_eq!(err.config_field(), Some(ConfigField::EncryptionKeys));
+        assert!(err.to_string().contains("6 bytes"), "{err}");
+        let err = Config::builder()
+            .id_hash_key(Some(Secret::Bytes(vec![0; 8])))
+            .build_with_env(none)
+            .expect_err("short");
+        assert_eq!(err.config_field(), Some(ConfigField::IdHashKey));
+        let err = Config::builder()
+            .compress_threshold(Some(u64::MAX))
+            .build_with_env(none)
+            .expect_err("too big");
+        assert_eq!(err.config_field(), Some(ConfigField::CompressThreshold));
+        let shown = format!("{from_env:?}");
+        assert!(
+            !shown.contains(&key_a) && shown.contains("hashed_ids: true"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn every_field_is_listed_once() {
         // Exhaustive: a field new in the core does not compile until it is counted here.
         let position = |field: ConfigField| match field {
@@ -1101,6 +1346,10 @@ mod tests {
             ConfigField::Merge => 24,
             ConfigField::AbsoluteTimeout => 25,
             ConfigField::UserField => 26,
+            ConfigField::EncryptionKeys => 27,
+            ConfigField::IdHashKey => 28,
+            ConfigField::CompressThreshold => 29,
+            ConfigField::DecryptOnly => 30,
         };
         let mut seen = [false; ConfigField::ALL.len()];
         for field in ConfigField::ALL {

@@ -44,11 +44,15 @@ pub enum ErrorKind {
     Service,
     /// A bug in this library or an unexpected state; please report it.
     Internal,
+    /// A stored session is encrypted with a key the store was not given, or written in an item
+    /// format newer than this version reads. Nothing was changed: with the key (or a newer
+    /// version) it reads again.
+    Unreadable,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of their numeric codes in the C face.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::InvalidConfig,
         ErrorKind::InvalidArgument,
         ErrorKind::ItemTooLarge,
@@ -61,6 +65,7 @@ impl ErrorKind {
         ErrorKind::Transport,
         ErrorKind::Service,
         ErrorKind::Internal,
+        ErrorKind::Unreadable,
     ];
 
     /// The stable token, e.g. `"TABLE_NOT_FOUND"`.
@@ -78,6 +83,7 @@ impl ErrorKind {
             ErrorKind::Transport => "TRANSPORT",
             ErrorKind::Service => "SERVICE",
             ErrorKind::Internal => "INTERNAL",
+            ErrorKind::Unreadable => "UNREADABLE",
         }
     }
 
@@ -391,6 +397,7 @@ mod tests {
                 "TRANSPORT",
                 "SERVICE",
                 "INTERNAL",
+                "UNREADABLE",
             ]
         );
     }

@@ -37,6 +37,7 @@ use std::time::SystemTime;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::at_rest::{self, AtRest, Decoded};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{self, LATEST_STORED_SECS, MILLIS_THRESHOLD};
 
@@ -171,19 +172,23 @@ fn number_of(item: &HashMap<String, AttributeValue>, name: &str) -> Option<f64> 
     }
 }
 
-/// Reads an item. `oldest_created` is the earliest creation time a session may have to be
-/// live (now minus the absolute timeout), when there is one. Takes the item by value so the
-/// session text is moved, not copied.
+/// Reads the item stored under `key` (the hash key's value). `oldest_created` is the earliest
+/// creation time a session may have to be live (now minus the absolute timeout), when there
+/// is one; `at_rest` decrypts and inflates the session. Takes the item by value so the
+/// session text is moved, not copied. `UNREADABLE` for a session encrypted with a key
+/// `at_rest` lacks, or in a newer format.
 pub(crate) fn read(
     item: Option<HashMap<String, AttributeValue>>,
     now: f64,
     oldest_created: Option<f64>,
-) -> Stored {
+    key: &str,
+    at_rest: &AtRest,
+) -> Result<Stored> {
     let Some(mut item) = item else {
-        return Stored::Absent {
+        return Ok(Stored::Absent {
             version: 0,
             created: None,
-        };
+        });
     };
     let version = number_of(&item, ATTR_VERSION)
         .filter(|v| *v >= 0.0 && *v <= u64::MAX as f64)
@@ -191,24 +196,37 @@ pub(crate) fn read(
     let created = number_of(&item, ATTR_CREATED);
     let absent = Stored::Absent { version, created };
     let Some(expires) = item_expires(&item) else {
-        return absent;
+        return Ok(absent);
     };
     if expires <= now {
-        return absent;
+        return Ok(absent);
     }
     if item.contains_key(ATTR_ENDED) {
-        return Stored::Tombstone;
+        return Ok(Stored::Tombstone);
     }
     if let (Some(oldest), Some(created)) = (oldest_created, created)
         && created <= oldest
     {
-        return absent;
+        return Ok(absent);
     }
-    let session = match item.remove(ATTR_SESS) {
-        Some(AttributeValue::S(s)) if is_json(&s) => s,
-        _ => return absent,
+    let Some(sess) = item.remove(ATTR_SESS) else {
+        return Ok(absent);
     };
-    Stored::Live {
+    let session = match at_rest.decode(key, sess)? {
+        Decoded::Session(session) => session,
+        Decoded::Damaged(why) => {
+            // A plain text that is not JSON is what connect-dynamodb has always skipped
+            // quietly; a binary session that does not decode is worth a word.
+            if why != at_rest::NOT_JSON_TEXT {
+                tracing::warn!(
+                    problem = why,
+                    "connect-dynamodb read a stored session it cannot decode; it counts as not found"
+                );
+            }
+            return Ok(absent);
+        }
+    };
+    Ok(Stored::Live {
         record: SessionRecord {
             session,
             expires_at: expiry::at_epoch_secs(expires),
@@ -217,29 +235,37 @@ pub(crate) fn read(
         },
         version,
         created,
-    }
+    })
 }
 
-/// Decodes an item into a live session, or `None` when it is expired, a tombstone, a ghost,
-/// unreadable, or created at or before `oldest_created`.
+/// Decodes the item under `key` into a live session, or `None` when it is expired, a
+/// tombstone, a ghost, damaged, or created at or before `oldest_created`.
 pub(crate) fn decode(
     item: HashMap<String, AttributeValue>,
     now: f64,
     oldest_created: Option<f64>,
-) -> Option<SessionRecord> {
-    read(Some(item), now, oldest_created).into_record()
+    key: &str,
+    at_rest: &AtRest,
+) -> Result<Option<SessionRecord>> {
+    Ok(read(Some(item), now, oldest_created, key, at_rest)?.into_record())
 }
 
-/// Reads an item the caller fetched itself as the store configured by `config` reads its own,
-/// at the time of the configuration's clock: the live session, or `None` when it is expired, a
-/// tombstone, absolutely timed out, a ghost, or unreadable (for faces that take items from
-/// elsewhere, e.g. connect-dynamodb 3.x's `getParsedSession(output)` in Node).
+/// Reads an item the caller fetched itself (with its hash key) as the store configured by
+/// `config` reads its own, at the time of the configuration's clock: the live session, or
+/// `None` when it is expired, a tombstone, absolutely timed out, a ghost, or damaged (for
+/// faces that take items from elsewhere, e.g. connect-dynamodb 3.x's
+/// `getParsedSession(output)` in Node). `UNREADABLE` for a session encrypted with a key
+/// `config` lacks, or in a newer format.
 pub fn decode_item(
     item: HashMap<String, AttributeValue>,
     config: &crate::Config,
-) -> Option<SessionRecord> {
+) -> Result<Option<SessionRecord>> {
     let now = expiry::epoch_secs(config.now());
-    decode(item, now, config.oldest_created(now))
+    let key = match item.get(&config.hash_key) {
+        Some(AttributeValue::S(key)) => key.clone(),
+        _ => String::new(),
+    };
+    decode(item, now, config.oldest_created(now), &key, &config.at_rest)
 }
 
 /// The value of the session field at `path` (dotted) as the `user` attribute stores it: a
@@ -273,6 +299,7 @@ pub(crate) fn check_session(
     session: &str,
     attributes: &[(String, ItemAttribute)],
     own: &OwnAttributes,
+    at_rest: &AtRest,
 ) -> Result<()> {
     if !is_json(session) {
         return Err(Error::new(
@@ -316,6 +343,36 @@ pub(crate) fn check_session(
         };
         extra += name.len() + size;
     }
+    // A compressed session's size is known once it is compressed: `check_size` then.
+    match at_rest.stored_len_bound(session) {
+        Some(stored) => check_size(hash_key, key, stored, own, extra),
+        None => Ok(()),
+    }
+}
+
+/// The bytes the extra attributes take in an item (names and values).
+pub(crate) fn attributes_bytes(attributes: &[(String, ItemAttribute)]) -> usize {
+    attributes
+        .iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    ItemAttribute::S(s) => s.len(),
+                    ItemAttribute::B(b) => b.len(),
+                    ItemAttribute::N(n) => n.len(),
+                }
+        })
+        .sum()
+}
+
+/// Checks that an item whose `sess` takes `stored` bytes fits DynamoDB's limit.
+pub(crate) fn check_size(
+    hash_key: &str,
+    key: &str,
+    stored: usize,
+    own: &OwnAttributes,
+    extra: usize,
+) -> Result<()> {
     // DynamoDB counts attribute names plus values; a number takes at most its text length.
     let size = hash_key.len()
         + key.len()
@@ -324,7 +381,7 @@ pub(crate) fn check_session(
         + ATTR_TYPE.len()
         + TYPE_VALUE.len()
         + ATTR_SESS.len()
-        + session.len()
+        + stored
         + own.bytes
         + extra;
     if size > MAX_ITEM_BYTES {
@@ -410,14 +467,18 @@ fn unexpired(now: f64) -> Condition {
     }
 }
 
-/// True for an item `get` would return: a string `sess`, no tombstone mark, an `expires` in
+/// True for an item `get` would return: a string or binary `sess`, no tombstone mark, an `expires` in
 /// the future, and, with an absolute timeout, no `created` at or before `oldest_created`.
 pub(crate) fn live_session(now: f64, oldest_created: Option<f64>) -> Condition {
     let session = Condition {
-        expression: "(attribute_type(#s, :string_type) AND attribute_not_exists(#ended))"
+        expression: "((attribute_type(#s, :string_type) OR attribute_type(#s, :binary_type)) \
+                     AND attribute_not_exists(#ended))"
             .to_owned(),
         names: names(&[("#s", ATTR_SESS), ("#ended", ATTR_ENDED)]),
-        values: HashMap::from([(":string_type".to_owned(), AttributeValue::S("S".to_owned()))]),
+        values: HashMap::from([
+            (":string_type".to_owned(), AttributeValue::S("S".to_owned())),
+            (":binary_type".to_owned(), AttributeValue::S("B".to_owned())),
+        ]),
     };
     let live = session.and(unexpired(now));
     within_absolute_timeout(live, oldest_created)
@@ -518,6 +579,24 @@ pub(crate) fn number(value: f64) -> AttributeValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads an item stored under `sess:a`, with nothing at rest turned on.
+    fn read(
+        item: Option<HashMap<String, AttributeValue>>,
+        now: f64,
+        oldest_created: Option<f64>,
+    ) -> Stored {
+        super::read(item, now, oldest_created, "sess:a", &AtRest::default()).expect("readable")
+    }
+
+    /// Decodes an item stored under `sess:a`, with nothing at rest turned on.
+    fn decode(
+        item: HashMap<String, AttributeValue>,
+        now: f64,
+        oldest_created: Option<f64>,
+    ) -> Option<SessionRecord> {
+        super::decode(item, now, oldest_created, "sess:a", &AtRest::default()).expect("readable")
+    }
 
     fn item(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
         pairs
@@ -663,22 +742,32 @@ mod tests {
     #[test]
     fn checks_json_and_size_before_writing() {
         let none = &[];
-        assert!(check_session("id", "sess:a", r#"{"cookie":{}}"#, none, &all_own()).is_ok());
+        assert!(
+            check_session(
+                "id",
+                "sess:a",
+                r#"{"cookie":{}}"#,
+                none,
+                &all_own(),
+                &AtRest::default()
+            )
+            .is_ok()
+        );
         assert_eq!(
-            check_session("id", "sess:a", "{", none, &all_own())
+            check_session("id", "sess:a", "{", none, &all_own(), &AtRest::default())
                 .expect_err("bad")
                 .kind(),
             ErrorKind::Serialization
         );
         assert_eq!(
-            check_session("id", "sess:a", "", none, &all_own())
+            check_session("id", "sess:a", "", none, &all_own(), &AtRest::default())
                 .expect_err("empty")
                 .kind(),
             ErrorKind::Serialization
         );
         let big = format!("\"{}\"", "x".repeat(MAX_ITEM_BYTES));
         assert_eq!(
-            check_session("id", "sess:a", &big, none, &all_own())
+            check_session("id", "sess:a", &big, none, &all_own(), &AtRest::default())
                 .expect_err("big")
                 .kind(),
             ErrorKind::ItemTooLarge
@@ -690,16 +779,23 @@ mod tests {
             ("b".to_owned(), ItemAttribute::B(half.into_bytes())),
         ];
         assert_eq!(
-            check_session("id", "sess:a", "{}", &two_halves, &all_own())
-                .expect_err("big")
-                .kind(),
+            check_session(
+                "id",
+                "sess:a",
+                "{}",
+                &two_halves,
+                &all_own(),
+                &AtRest::default()
+            )
+            .expect_err("big")
+            .kind(),
             ErrorKind::ItemTooLarge
         );
         let ok = [
             ("userId".to_owned(), ItemAttribute::S("u1".into())),
             ("age".to_owned(), ItemAttribute::N("-12.5e3".into())),
         ];
-        assert!(check_session("id", "sess:a", "{}", &ok, &all_own()).is_ok());
+        assert!(check_session("id", "sess:a", "{}", &ok, &all_own(), &AtRest::default()).is_ok());
         for bad in [
             vec![("sess".to_owned(), ItemAttribute::S("x".into()))],
             vec![("ended".to_owned(), ItemAttribute::S("x".into()))],
@@ -715,7 +811,7 @@ mod tests {
             ],
         ] {
             assert_eq!(
-                check_session("id", "sess:a", "{}", &bad, &all_own())
+                check_session("id", "sess:a", "{}", &bad, &all_own(), &AtRest::default())
                     .expect_err("bad")
                     .kind(),
                 ErrorKind::InvalidArgument,
@@ -740,8 +836,11 @@ mod tests {
         };
         for name in ["ended", "version", "created", "user"] {
             let extra = [(name.to_owned(), ItemAttribute::S("x".into()))];
-            assert!(check_session("id", "sess:a", "{}", &extra, &none).is_ok());
-            assert!(check_session("id", "sess:a", "{}", &extra, &all_own()).is_err());
+            assert!(check_session("id", "sess:a", "{}", &extra, &none, &AtRest::default()).is_ok());
+            assert!(
+                check_session("id", "sess:a", "{}", &extra, &all_own(), &AtRest::default())
+                    .is_err()
+            );
         }
     }
 

@@ -45,12 +45,17 @@
 //!   index ([`SessionStore::user_sessions`], [`SessionStore::end_user_sessions`]).
 //! - Reads are strongly consistent unless configured otherwise.
 //! - `ids`, `all`, `length` and `clear` see only this store's prefix and follow every scan page.
+//! - With `encryption_keys`, `id_hash_key` or `compress_threshold`, sessions are encrypted
+//!   (AES-256-GCM, rotating keys), their ids hashed (HMAC-SHA-256) or compressed (DEFLATE) at
+//!   rest, in one format every face reads (see the `at_rest` module's documentation and
+//!   `tests/README.md`).
 //! - Every failure is an [`Error`] with a stable [`ErrorKind`] token; no input panics.
 //! - No session id, secret or credential appears in an error message, a log line or a `Debug`
 //!   output.
 //!
 //! The store owns no runtime: call it from a Tokio runtime the caller owns.
 
+mod at_rest;
 mod config;
 mod error;
 pub mod expiry;
@@ -61,6 +66,11 @@ mod reaper;
 mod store;
 mod table;
 
+pub use at_rest::{
+    ENCRYPTION_KEY_BYTES, ENCRYPTION_OVERHEAD, ENV_ENCRYPTION_KEYS, ENV_ID_HASH_KEY,
+    FORMAT_VERSION, MAX_ENCRYPTION_KEYS, MAX_ID_HASH_KEY_BYTES, MAX_SESSION_BYTES,
+    MIN_ID_HASH_KEY_BYTES, Secret,
+};
 pub use config::{
     Billing, Config, ConfigBuilder, ConfigField, Credentials, DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CREATE_WAIT, DEFAULT_FIRST_USE, DEFAULT_HASH_KEY,
@@ -79,8 +89,8 @@ pub use item::{
 };
 pub use reaper::ReaperHandle;
 pub use store::{
-    ReapReport, Saved, SessionStore, SetOptions, SetOutcome, TouchOutcome, Touched, UserSession,
-    WriteCondition, build_client,
+    ReapReport, Reencrypted, Saved, SessionStore, SetOptions, SetOutcome, TouchOutcome, Touched,
+    UserSession, WriteCondition, build_client,
 };
 pub use table::{TableProblem, TableReport, TableSetup};
 

@@ -54,17 +54,17 @@ pub(crate) struct SessionMemory {
 }
 
 impl SessionMemory {
-    /// Records what a read or write of `sid` saw; `load` (versioned writes only) is added to
-    /// the session's loads, replacing one of the same version, and the oldest beyond
-    /// [`LOADS_PER_SESSION`] is dropped.
+    /// Records what a read or write of the session under table key `key` saw; `load`
+    /// (versioned writes only) is added to the session's loads, replacing one of the same
+    /// version, and the oldest beyond [`LOADS_PER_SESSION`] is dropped.
     pub(crate) fn saw(
         &mut self,
-        sid: &str,
+        key: &str,
         expires: f64,
         created: Option<f64>,
         load: Option<Load>,
     ) {
-        let mut seen = self.take(sid).unwrap_or_default();
+        let mut seen = self.take(key).unwrap_or_default();
         seen.expires = expires;
         seen.created = created.or(seen.created);
         if let Some(load) = load {
@@ -74,26 +74,26 @@ impl SessionMemory {
                 seen.loads.remove(0);
             }
         }
-        self.put(sid, seen);
+        self.put(key, seen);
     }
 
     /// Moves the stored expiry of a remembered session.
-    pub(crate) fn set_expires(&mut self, sid: &str, expires: f64) {
+    pub(crate) fn set_expires(&mut self, key: &str, expires: f64) {
         if let Some(seen) = self
             .current
-            .get_mut(sid)
-            .or_else(|| self.previous.get_mut(sid))
+            .get_mut(key)
+            .or_else(|| self.previous.get_mut(key))
         {
             seen.expires = expires;
         }
     }
 
-    pub(crate) fn recall(&self, sid: &str) -> Option<&Seen> {
-        self.current.get(sid).or_else(|| self.previous.get(sid))
+    pub(crate) fn recall(&self, key: &str) -> Option<&Seen> {
+        self.current.get(key).or_else(|| self.previous.get(key))
     }
 
-    pub(crate) fn forget(&mut self, sid: &str) {
-        self.take(sid);
+    pub(crate) fn forget(&mut self, key: &str) {
+        self.take(key);
     }
 
     pub(crate) fn clear(&mut self) {
@@ -102,21 +102,21 @@ impl SessionMemory {
         self.current_bytes = 0;
     }
 
-    fn take(&mut self, sid: &str) -> Option<Seen> {
-        if let Some(seen) = self.current.remove(sid) {
+    fn take(&mut self, key: &str) -> Option<Seen> {
+        if let Some(seen) = self.current.remove(key) {
             self.current_bytes -= seen.bytes();
             return Some(seen);
         }
-        self.previous.remove(sid)
+        self.previous.remove(key)
     }
 
-    fn put(&mut self, sid: &str, seen: Seen) {
+    fn put(&mut self, key: &str, seen: Seen) {
         if self.current.len() >= MEMORY_SESSIONS || self.current_bytes >= MEMORY_BYTES {
             self.previous = std::mem::take(&mut self.current);
             self.current_bytes = 0;
         }
         self.current_bytes += seen.bytes();
-        self.current.insert(sid.to_owned(), seen);
+        self.current.insert(key.to_owned(), seen);
     }
 }
 

@@ -9,7 +9,8 @@ use std::ptr;
 use std::time::Duration;
 
 use connect_dynamodb_core::{
-    Billing, Config, ConfigBuilder, ConfigField, Credentials, FirstUse, MergePolicy, SystemClock,
+    Billing, Config, ConfigBuilder, ConfigField, Credentials, FirstUse, MergePolicy, Secret,
+    SystemClock,
 };
 
 use crate::clock::cdyn_clock;
@@ -20,7 +21,10 @@ use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status, infallib
 /// chains, consistent reads, a one-day default lifetime, a 10-minute touch throttle, no
 /// reaper, on-demand billing, the table created on first use when missing, 2/3/8 s
 /// connect/attempt/operation timeouts, 3 attempts, 4 scan segments, the system clock,
-/// one-hour tombstones, merging off, no absolute timeout, no user field).
+/// one-hour tombstones, merging off, no absolute timeout, no user field, no compression; no
+/// encryption and no hashed ids unless the environment variables
+/// `CONNECT_DYNAMODB_ENCRYPTION_KEYS` and `CONNECT_DYNAMODB_ID_HASH_KEY` give keys: see
+/// `cdyn_config_add_encryption_key` and `cdyn_config_set_id_hash_key`).
 ///
 /// A configuration is a plain object: setters must not run concurrently with other calls on
 /// the same configuration; concurrent reads (`cdyn_store_new` from several threads) are fine.
@@ -28,6 +32,9 @@ use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status, infallib
 #[derive(Debug)]
 pub struct cdyn_config {
     builder: ConfigBuilder,
+    /// The keys added by `cdyn_config_add_encryption_key(_base64)`, in order (the builder
+    /// takes the whole list). `Secret` never shows its key in `Debug`.
+    encryption_keys: Vec<Secret>,
 }
 
 impl cdyn_config {
@@ -131,6 +138,13 @@ pub(crate) fn setting_of(field: ConfigField) -> Setting {
         ConfigField::Merge => (c"cdyn_config_set_merge", "merge"),
         ConfigField::AbsoluteTimeout => (c"cdyn_config_set_absolute_timeout", "absolute_timeout"),
         ConfigField::UserField => (c"cdyn_config_set_user_field", "user_field"),
+        // Keys are added one call each (the `_base64` variants name the same setting).
+        ConfigField::EncryptionKeys => (c"cdyn_config_add_encryption_key", "encryption_keys"),
+        ConfigField::IdHashKey => (c"cdyn_config_set_id_hash_key", "id_hash_key"),
+        ConfigField::CompressThreshold => {
+            (c"cdyn_config_set_compress_threshold", "compress_threshold")
+        }
+        ConfigField::DecryptOnly => (c"cdyn_config_set_decrypt_only", "decrypt_only"),
     };
     Setting { setter, option }
 }
@@ -147,6 +161,18 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Outcome<&'a 
     unsafe { CStr::from_ptr(ptr) }
         .to_str()
         .map_err(|_| Failure::invalid_argument(format!("`{name}` is not valid UTF-8")))
+}
+
+/// Reads a byte buffer argument (`len` bytes at `ptr`) and copies it.
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes, valid during the call.
+unsafe fn bytes_arg(ptr: *const u8, len: usize, name: &str) -> Outcome<Vec<u8>> {
+    if ptr.is_null() {
+        return Err(Failure::invalid_argument(format!("`{name}` is NULL")));
+    }
+    // SAFETY: per this function's contract.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec())
 }
 
 /// # Safety
@@ -188,6 +214,7 @@ pub extern "C" fn cdyn_config_new() -> *mut cdyn_config {
     infallible(ptr::null_mut(), || {
         Box::into_raw(Box::new(cdyn_config {
             builder: Config::builder(),
+            encryption_keys: Vec::new(),
         }))
     })
 }
@@ -689,6 +716,166 @@ pub unsafe extern "C" fn cdyn_config_set_clock(
     })
 }
 
+/// Adds an encryption key: sessions are then encrypted at rest with AES-256-GCM, in the item
+/// format every face of connect-dynamodb reads. `key` points to `len` bytes, 32 for a key.
+/// Call it once per key, at most 16 keys: the first key added encrypts every write, every key
+/// decrypts. To rotate keys, add the new key first and the old one after it until nothing is
+/// encrypted with the old one any more (`cdyn_store_reencrypt` rewrites idle sessions).
+/// A store built from a configuration to which no key was added takes its keys from the
+/// environment variable `CONNECT_DYNAMODB_ENCRYPTION_KEYS` (base64 keys separated by commas;
+/// read again whenever the configuration is validated: by every setter and by
+/// `cdyn_store_new`); unset or empty, sessions are stored as plain JSON text, as
+/// connect-dynamodb 3.x stores them (which reads encrypted sessions as no session).
+/// A store with keys still reads plain sessions, and encrypts them at their next write.
+/// Error messages never show key material.
+/// Ownership: borrows every argument; the key is copied, so the caller may wipe its buffer
+/// as soon as the call returns. `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` or `key` is NULL) or
+/// `CDYN_ERR_INVALID_CONFIG` (not 32 bytes, a key given twice, more than 16 keys; the
+/// configuration is unchanged).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_add_encryption_key(
+    config: *mut cdyn_config,
+    key: *const u8,
+    len: usize,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    add_encryption_key(config, error, || {
+        // SAFETY: the caller passes NULL or `len` readable bytes.
+        Ok(Secret::Bytes(unsafe { bytes_arg(key, len, "key") }?))
+    })
+}
+
+/// As `cdyn_config_add_encryption_key`, with the key as base64 text (standard or URL-safe,
+/// padded or not), e.g. one of the keys of `CONNECT_DYNAMODB_ENCRYPTION_KEYS`. An invalid key
+/// is reported as `cdyn_config_add_encryption_key`'s.
+/// Ownership: borrows every argument (strings are copied; the caller may wipe `key` after
+/// the call); `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8) or
+/// `CDYN_ERR_INVALID_CONFIG` (not base64, not 32 bytes, a key given twice, more than 16 keys).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_add_encryption_key_base64(
+    config: *mut cdyn_config,
+    key: *const c_char,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    add_encryption_key(config, error, || {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        Ok(Secret::Base64(unsafe { str_arg(key, "key") }?.to_owned()))
+    })
+}
+
+/// Appends a key to the configuration's list when the configuration stays valid with it.
+fn add_encryption_key(
+    config: *mut cdyn_config,
+    error: *mut *mut cdyn_error,
+    key: impl FnOnce() -> Outcome<Secret>,
+) -> cdyn_status {
+    boundary(error, || {
+        // SAFETY: the setters' documented contract.
+        let config = unsafe { config_mut(config) }?;
+        let mut keys = config.encryption_keys.clone();
+        keys.push(key()?);
+        let next = config.builder.clone().encryption_keys(keys.clone());
+        next.clone().build()?;
+        config.builder = next;
+        config.encryption_keys = keys;
+        Ok(())
+    })
+}
+
+/// Sets the key of the hashed session ids: the store then keeps a keyed hash (HMAC-SHA-256,
+/// 43 characters of base64url after the prefix) of each session id in the table instead of
+/// the id, so that a copy of the table gives no session cookie, and the `user` attribute of
+/// `cdyn_config_set_user_field` holds a keyed hash of the user id. `key` points to `len`
+/// bytes, 32 to 64. `cdyn_store_ids` and `cdyn_store_user_sessions` then list the hashes, not
+/// the ids. Setting, changing or removing the key ends every stored session (they are looked
+/// up under another key). Without this call the key comes from the environment variable
+/// `CONNECT_DYNAMODB_ID_HASH_KEY` (base64; read whenever the configuration is validated);
+/// unset or empty, ids are stored as they are. Error messages never show key material.
+/// Ownership: borrows every argument; the key is copied, so the caller may wipe its buffer
+/// as soon as the call returns. `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` or `key` is NULL) or
+/// `CDYN_ERR_INVALID_CONFIG` (shorter than 32 or longer than 64 bytes; the configuration is
+/// unchanged).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_id_hash_key(
+    config: *mut cdyn_config,
+    key: *const u8,
+    len: usize,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        // SAFETY: the caller passes NULL or `len` readable bytes.
+        let key = unsafe { bytes_arg(key, len, "key") }?;
+        Ok(b.id_hash_key(Some(Secret::Bytes(key))))
+    })
+}
+
+/// As `cdyn_config_set_id_hash_key`, with the key as base64 text (standard or URL-safe,
+/// padded or not).
+/// Ownership: borrows every argument (strings are copied; the caller may wipe `key` after
+/// the call); `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8) or
+/// `CDYN_ERR_INVALID_CONFIG` (not base64, shorter than 32 or longer than 64 bytes).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_id_hash_key_base64(
+    config: *mut cdyn_config,
+    key: *const c_char,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        let key = unsafe { str_arg(key, "key") }?;
+        Ok(b.id_hash_key(Some(Secret::Base64(key.to_owned()))))
+    })
+}
+
+/// With `decrypt_only` true, the encryption keys only decrypt: sessions are read encrypted or
+/// not, and written unencrypted (default false). The first of two deploys that turn encryption
+/// on in a fleet updated process by process, so that no process meets a session it cannot
+/// read. Call it after adding the keys: without keys it is `CDYN_ERR_INVALID_CONFIG`.
+/// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL) or
+/// `CDYN_ERR_INVALID_CONFIG` (no encryption keys).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_decrypt_only(
+    config: *mut cdyn_config,
+    decrypt_only: bool,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| Ok(b.decrypt_only(decrypt_only)))
+}
+
+/// The `bytes` of `cdyn_config_set_compress_threshold` that turns compression off (the
+/// default).
+pub const CDYN_COMPRESS_NEVER: u64 = u64::MAX;
+
+/// Compresses (DEFLATE, before encrypting) every session whose JSON text is longer than
+/// `bytes` bytes (at most 16 MiB; 0 compresses every session), or `CDYN_COMPRESS_NEVER` for
+/// no compression (the default). Compressed sessions are stored binary, in the item format
+/// every face of connect-dynamodb reads (connect-dynamodb 3.x reads them as no session);
+/// every store reads them whatever its own setting.
+/// Ownership: borrows every argument; `*error` as for `cdyn_config_set_table`.
+/// Thread safety: not while another thread uses `config`.
+/// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (`config` is NULL) or
+/// `CDYN_ERR_INVALID_CONFIG` (over 16 MiB).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_config_set_compress_threshold(
+    config: *mut cdyn_config,
+    bytes: u64,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    apply(config, error, |b| {
+        Ok(b.compress_threshold((bytes != CDYN_COMPRESS_NEVER).then_some(bytes)))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -698,13 +885,79 @@ mod tests {
         for field in ConfigField::ALL {
             let setting = setting_of(field);
             let setter = setting.setter.to_str().expect("ASCII");
-            assert!(setter.starts_with("cdyn_config_set_"), "{setter}");
-            // The option is the setter's, or one of its arguments.
-            let option = match setting.option {
-                "read_units" | "write_units" => "billing",
-                other => other.split('.').next().unwrap_or_default(),
+            // The option is the setter's, or one of its arguments; keys are added one by one.
+            let (verb, option) = match setting.option {
+                "read_units" | "write_units" => ("set", "billing"),
+                "encryption_keys" => ("add", "encryption_key"),
+                other => ("set", other.split('.').next().unwrap_or_default()),
             };
-            assert_eq!(setter.strip_prefix("cdyn_config_set_"), Some(option));
+            assert_eq!(setter, format!("cdyn_config_{verb}_{option}"));
+        }
+    }
+
+    /// Bad keys are refused by the setter that brings them, naming it, without key material
+    /// in the message or in `Debug`; good keys are copied.
+    #[test]
+    fn keys_are_checked_copied_and_never_shown() {
+        let config = cdyn_config_new();
+        let mut error: *mut cdyn_error = ptr::null_mut();
+        let mut key = [7u8; 32];
+        let short = c"c2VjcmV0LXNob3J0LWtleQ";
+        // SAFETY: a live configuration, valid buffers; the errors are freed by `message`.
+        unsafe {
+            let status = cdyn_config_add_encryption_key(config, key.as_ptr(), 16, &mut error);
+            assert_eq!(status, cdyn_status::CDYN_ERR_INVALID_CONFIG);
+            let field = CStr::from_ptr(crate::cdyn_error_field(error));
+            assert_eq!(field, c"cdyn_config_add_encryption_key");
+            let text = CStr::from_ptr(crate::cdyn_error_message(error)).to_string_lossy();
+            assert!(text.contains("`encryption_keys`"), "{text}");
+            crate::cdyn_error_free(error);
+            let status = cdyn_config_add_encryption_key_base64(config, short.as_ptr(), &mut error);
+            assert_eq!(status, cdyn_status::CDYN_ERR_INVALID_CONFIG);
+            let shown = CStr::from_ptr(crate::cdyn_error_message(error)).to_string_lossy();
+            assert!(!shown.contains("c2VjcmV0"), "{shown}");
+            crate::cdyn_error_free(error);
+            let status = cdyn_config_set_id_hash_key_base64(config, short.as_ptr(), &mut error);
+            assert_eq!(status, cdyn_status::CDYN_ERR_INVALID_CONFIG);
+            let field = CStr::from_ptr(crate::cdyn_error_field(error));
+            assert_eq!(field, c"cdyn_config_set_id_hash_key");
+            crate::cdyn_error_free(error);
+            assert_eq!(
+                cdyn_config_add_encryption_key(config, ptr::null(), 32, &mut error),
+                cdyn_status::CDYN_ERR_INVALID_ARGUMENT
+            );
+            crate::cdyn_error_free(error);
+            // Nothing was kept from the refused calls.
+            assert!((*config).encryption_keys.is_empty());
+            // Good keys are copied: wiping the buffer changes nothing.
+            let status = cdyn_config_add_encryption_key(config, key.as_ptr(), 32, &mut error);
+            assert_eq!(status, cdyn_status::CDYN_OK);
+            key.fill(0);
+            let status = cdyn_config_add_encryption_key(config, key.as_ptr(), 32, &mut error);
+            assert_eq!(status, cdyn_status::CDYN_OK);
+            let hash = [9u8; 40];
+            let status = cdyn_config_set_id_hash_key(config, hash.as_ptr(), 40, &mut error);
+            assert_eq!(status, cdyn_status::CDYN_OK);
+            let status = cdyn_config_set_compress_threshold(config, 0, &mut error);
+            assert_eq!(status, cdyn_status::CDYN_OK);
+            let built = (*config).build().expect("valid");
+            assert_eq!(built.encryption_key_ids().len(), 2);
+            assert!(built.hashes_ids());
+            assert_eq!(built.compress_threshold(), Some(0));
+            let shown = format!("{:?}", *config);
+            for secret in ["7, 7, 7", "0, 0, 0", "9, 9, 9"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+            let status =
+                cdyn_config_set_compress_threshold(config, CDYN_COMPRESS_NEVER, &mut error);
+            assert_eq!(status, cdyn_status::CDYN_OK);
+            assert_eq!((*config).build().expect("valid").compress_threshold(), None);
+            let status = cdyn_config_set_compress_threshold(config, 1 << 40, &mut error);
+            assert_eq!(status, cdyn_status::CDYN_ERR_INVALID_CONFIG);
+            let field = CStr::from_ptr(crate::cdyn_error_field(error));
+            assert_eq!(field, c"cdyn_config_set_compress_threshold");
+            crate::cdyn_error_free(error);
+            cdyn_config_free(config);
         }
     }
 

@@ -49,12 +49,18 @@ pub enum cdyn_status {
     CDYN_ERR_SERVICE = 11,
     /// A bug in this library, including a caught panic; please report it.
     CDYN_ERR_INTERNAL = 12,
+    /// A stored session cannot be read by this store: it is encrypted with a key the store was
+    /// not given (`cdyn_config_add_encryption_key`), or written in an item format newer than
+    /// this version reads. Nothing was changed; with the key (or a newer version) it reads
+    /// again. A damaged, tampered or moved ciphertext is not this error: it reads as no
+    /// session.
+    CDYN_ERR_UNREADABLE = 13,
 }
 
 use cdyn_status::*;
 
 /// Every failure status, in the order of `ErrorKind::ALL`.
-const FAILURES: [cdyn_status; 12] = [
+const FAILURES: [cdyn_status; 13] = [
     CDYN_ERR_INVALID_CONFIG,
     CDYN_ERR_INVALID_ARGUMENT,
     CDYN_ERR_ITEM_TOO_LARGE,
@@ -67,6 +73,7 @@ const FAILURES: [cdyn_status; 12] = [
     CDYN_ERR_TRANSPORT,
     CDYN_ERR_SERVICE,
     CDYN_ERR_INTERNAL,
+    CDYN_ERR_UNREADABLE,
 ];
 
 impl cdyn_status {
@@ -95,6 +102,7 @@ impl cdyn_status {
             CDYN_ERR_TRANSPORT => c"TRANSPORT",
             CDYN_ERR_SERVICE => c"SERVICE",
             CDYN_ERR_INTERNAL => c"INTERNAL",
+            CDYN_ERR_UNREADABLE => c"UNREADABLE",
         }
     }
 
@@ -366,7 +374,8 @@ mod tests {
         assert_eq!(text(0).ok().as_deref(), Some("OK"));
         assert_eq!(text(5).ok().as_deref(), Some("TABLE_NOT_FOUND"));
         assert_eq!(text(12).ok().as_deref(), Some("INTERNAL"));
-        for v in [-1, 13, c_int::MAX, c_int::MIN] {
+        assert_eq!(text(13).ok().as_deref(), Some("UNREADABLE"));
+        for v in [-1, 14, c_int::MAX, c_int::MIN] {
             assert_eq!(text(v).ok().as_deref(), Some("UNKNOWN"));
         }
     }

@@ -43,8 +43,8 @@ pub use store::{
     CDYN_EXPIRES_DEFAULT, CDYN_MAX_SAVE_ATTEMPTS, cdyn_condition, cdyn_save_outcome, cdyn_store,
     cdyn_store_clear, cdyn_store_create_table, cdyn_store_destroy, cdyn_store_end_user_sessions,
     cdyn_store_free, cdyn_store_get, cdyn_store_ids, cdyn_store_length, cdyn_store_load,
-    cdyn_store_new, cdyn_store_reap, cdyn_store_save, cdyn_store_set, cdyn_store_table_exists,
-    cdyn_store_touch, cdyn_store_user_sessions, cdyn_store_verify_table, cdyn_touch_outcome,
-    cdyn_version,
+    cdyn_store_new, cdyn_store_reap, cdyn_store_reencrypt, cdyn_store_save, cdyn_store_set,
+    cdyn_store_table_exists, cdyn_store_touch, cdyn_store_user_sessions, cdyn_store_verify_table,
+    cdyn_touch_outcome, cdyn_version,
 };
 pub use values::*;

@@ -18,7 +18,7 @@ use futures_util::FutureExt;
 use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status};
 use crate::operation::{self as op, CValue, Call, Callback};
 use crate::store::{cdyn_condition, cdyn_save_outcome, cdyn_store, cdyn_touch_outcome, store_ref};
-use crate::values::{cdyn_reap_report, cdyn_string_list, cdyn_user_session_list};
+use crate::values::{cdyn_reap_report, cdyn_reencrypted, cdyn_string_list, cdyn_user_session_list};
 
 /// Receives the result of `cdyn_store_get_async`: `found`, the session JSON text (NULL when
 /// not found; the callback frees it with `cdyn_string_free`), its length in bytes and its
@@ -132,6 +132,17 @@ pub type cdyn_report_callback = Option<
         user_data: *mut c_void,
         status: cdyn_status,
         report: cdyn_reap_report,
+        error: *mut cdyn_error,
+    ),
+>;
+
+/// Receives what `cdyn_store_reencrypt_async` did.
+#[allow(non_camel_case_types)]
+pub type cdyn_reencrypted_callback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: cdyn_status,
+        report: cdyn_reencrypted,
         error: *mut cdyn_error,
     ),
 >;
@@ -434,6 +445,20 @@ pub unsafe extern "C" fn cdyn_store_reap_async(
     error: *mut *mut cdyn_error,
 ) -> cdyn_status {
     start(store, error, callback, user_data, || unsafe { op::reap() })
+}
+
+/// Non-blocking `cdyn_store_reencrypt`; `callback` receives the report, or one of the
+/// failures of `cdyn_store_reencrypt` (see "Non-blocking calls" at the top of this header).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_store_reencrypt_async(
+    store: *const cdyn_store,
+    callback: cdyn_reencrypted_callback,
+    user_data: *mut c_void,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    start(store, error, callback, user_data, || unsafe {
+        op::reencrypt()
+    })
 }
 
 /// Non-blocking `cdyn_store_create_table`; `callback` receives whether this call created the

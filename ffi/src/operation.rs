@@ -12,8 +12,8 @@ use std::ptr;
 use std::time::SystemTime;
 
 use connect_dynamodb_core::{
-    ReapReport, Saved, SessionRecord, SessionStore, SetOptions, SetOutcome, TableReport,
-    TableSetup, TouchOutcome, Touched, UserSession, WriteCondition, expiry,
+    ReapReport, Reencrypted, Saved, SessionRecord, SessionStore, SetOptions, SetOutcome,
+    TableReport, TableSetup, TouchOutcome, Touched, UserSession, WriteCondition, expiry,
 };
 use futures_util::future::BoxFuture;
 
@@ -23,7 +23,9 @@ use crate::store::{
     CDYN_CONDITION_ALWAYS, CDYN_CONDITION_IF_ABSENT, CDYN_CONDITION_IF_PRESENT,
     CDYN_EXPIRES_DEFAULT, cdyn_condition, cdyn_save_outcome, cdyn_touch_outcome,
 };
-use crate::values::{c_string, cdyn_reap_report, cdyn_string_list, cdyn_user_session_list};
+use crate::values::{
+    c_string, cdyn_reap_report, cdyn_reencrypted, cdyn_string_list, cdyn_user_session_list,
+};
 
 /// A store operation with its arguments checked and copied: the core call still to run, and
 /// how its result becomes C values (on failure they are each one's `CValue::EMPTY`).
@@ -114,6 +116,11 @@ operations! {
     /// `cdyn_store_reap`: what was deleted.
     fn reap() -> ReapReport => (cdyn_reap_report,) {
         run: |s| s.reap(),
+        output: |r| Ok((r.into(),)),
+    }
+    /// `cdyn_store_reencrypt`: what was scanned, rewritten and left unreadable.
+    fn reencrypt() -> Reencrypted => (cdyn_reencrypted,) {
+        run: |s| s.reencrypt(),
         output: |r| Ok((r.into(),)),
     }
     /// `cdyn_store_create_table`: whether this call created it, and the problems left.
@@ -284,6 +291,11 @@ plain_values!(
     cdyn_reap_report = cdyn_reap_report {
         scanned: 0,
         deleted: 0
+    },
+    cdyn_reencrypted = cdyn_reencrypted {
+        scanned: 0,
+        rewritten: 0,
+        unreadable: 0
     }
 );
 

@@ -9,7 +9,7 @@ use connect_dynamodb_runtime::{ProcessStore, block_on};
 use crate::config::cdyn_config;
 use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status, infallible};
 use crate::operation::{self as op, CValue, Call, Out, OutParams};
-use crate::values::{cdyn_reap_report, cdyn_string_list, cdyn_user_session_list};
+use crate::values::{cdyn_reap_report, cdyn_reencrypted, cdyn_string_list, cdyn_user_session_list};
 
 /// A session store on one DynamoDB table, from `cdyn_store_new`.
 ///
@@ -189,8 +189,10 @@ pub unsafe extern "C" fn cdyn_store_free(store: *mut cdyn_store) {
 /// NULL. On failure the outputs are set as for a missing session.
 /// Thread safety: may be called from many threads at once on one store.
 /// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8, an empty `sid`, or a key
-/// over 2048 bytes), `CDYN_ERR_TABLE_NOT_FOUND`, `CDYN_ERR_THROTTLED`, `CDYN_ERR_AUTH`,
-/// `CDYN_ERR_TIMEOUT`, `CDYN_ERR_TRANSPORT`, `CDYN_ERR_SERVICE` or `CDYN_ERR_INTERNAL`.
+/// over 2048 bytes), `CDYN_ERR_UNREADABLE` (the session is encrypted with a key this store
+/// was not given, or in a newer item format), `CDYN_ERR_TABLE_NOT_FOUND`,
+/// `CDYN_ERR_THROTTLED`, `CDYN_ERR_AUTH`, `CDYN_ERR_TIMEOUT`, `CDYN_ERR_TRANSPORT`,
+/// `CDYN_ERR_SERVICE` or `CDYN_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cdyn_store_get(
     store: *const cdyn_store,
@@ -295,6 +297,7 @@ pub unsafe extern "C" fn cdyn_store_load(
 /// Returns `CDYN_OK`, `CDYN_ERR_INVALID_ARGUMENT` (NULL, not UTF-8, an empty or oversized
 /// `sid`, `expires` out of range, an unknown `condition`), `CDYN_ERR_SERIALIZATION` (not valid
 /// JSON), `CDYN_ERR_ITEM_TOO_LARGE` (over DynamoDB's 400 KB), `CDYN_ERR_CONFLICT`,
+/// `CDYN_ERR_UNREADABLE` (a conditional write met a stored session this store cannot read),
 /// `CDYN_ERR_TABLE_NOT_FOUND`, `CDYN_ERR_THROTTLED`, `CDYN_ERR_AUTH`, `CDYN_ERR_TIMEOUT`,
 /// `CDYN_ERR_TRANSPORT`, `CDYN_ERR_SERVICE` or `CDYN_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
@@ -499,6 +502,29 @@ pub unsafe extern "C" fn cdyn_store_reap(
 ) -> cdyn_status {
     blocking(store, error, (Out::OnSuccess(report),), || unsafe {
         op::reap()
+    })
+}
+
+/// Re-encrypts idle sessions after a key rotation: one scan of the store's prefix that
+/// rewrites every live session not encrypted with the first key
+/// (`cdyn_config_add_encryption_key`), plain ones included, each with a conditional write
+/// that leaves a session changed meanwhile alone. Sets `*report` (when not NULL) to what was
+/// scanned, rewritten, and left as it was because this store cannot read it. Once it reports
+/// nothing unreadable, the keys after the first one can be dropped. Sessions in use are
+/// re-encrypted by their next write anyway.
+///
+/// Ownership: borrows every argument. `*report` is written only on success.
+/// Thread safety: may be called from many threads at once on one store.
+/// Returns the statuses of `cdyn_store_ids`, and `CDYN_ERR_INVALID_CONFIG` when the store has
+/// no encryption key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cdyn_store_reencrypt(
+    store: *const cdyn_store,
+    report: *mut cdyn_reencrypted,
+    error: *mut *mut cdyn_error,
+) -> cdyn_status {
+    blocking(store, error, (Out::OnSuccess(report),), || unsafe {
+        op::reencrypt()
     })
 }
 

@@ -29,6 +29,30 @@ impl From<connect_dynamodb_core::ReapReport> for cdyn_reap_report {
     }
 }
 
+/// What `cdyn_store_reencrypt` did. A plain value: nothing to free.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub struct cdyn_reencrypted {
+    /// Items DynamoDB scanned.
+    pub scanned: u64,
+    /// Live sessions rewritten under the first encryption key.
+    pub rewritten: u64,
+    /// Live sessions left as they were because this store cannot read them: encrypted with a
+    /// key it was not given, in a newer item format, or damaged.
+    pub unreadable: u64,
+}
+
+impl From<connect_dynamodb_core::Reencrypted> for cdyn_reencrypted {
+    fn from(r: connect_dynamodb_core::Reencrypted) -> Self {
+        cdyn_reencrypted {
+            scanned: r.scanned,
+            rewritten: r.rewritten,
+            unreadable: r.unreadable,
+        }
+    }
+}
+
 /// A list of strings returned by the library (session ids, table problems).
 ///
 /// The caller owns it and frees it with `cdyn_string_list_free`, which also frees its

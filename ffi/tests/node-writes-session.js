@@ -7,6 +7,10 @@
 // Needs DYNAMODB_ENDPOINT (DynamoDB Local) and the built addon (`make node-build`). Writes
 // OUT_DIR/session.json (the JSON text the store was given) and prints
 // "<table> <sid> <expires epoch seconds>" on one line.
+//
+// The store is given no key option: with CONNECT_DYNAMODB_ENCRYPTION_KEYS in the environment
+// it encrypts with those keys (the core reads the variable), and the raw item's `sess` must
+// then be binary, without the session's text; without it, `sess` must be the JSON text.
 const fs = require('node:fs')
 const path = require('node:path')
 const { createRequire } = require('node:module')
@@ -18,6 +22,24 @@ const requireFromPackage = createRequire(path.join(nodePackage, 'package.json'))
 const session = requireFromPackage('express-session')
 const Cookie = requireFromPackage('express-session/session/cookie')
 const connectDynamoDB = require(nodePackage)
+const { GetItemCommand } = requireFromPackage('@aws-sdk/client-dynamodb')
+const { localClient } = require('./create-table-without-ttl')
+
+/** Checks the raw item: encrypted when the environment has keys, the JSON text otherwise. */
+async function checkRawItem(table, key, text) {
+  const client = localClient()
+  const { Item: item } = await client.send(
+    new GetItemCommand({ TableName: table, Key: { id: { S: key } }, ConsistentRead: true }),
+  )
+  client.destroy()
+  if (!item) throw new Error(`no item under ${key}`)
+  if (process.env.CONNECT_DYNAMODB_ENCRYPTION_KEYS) {
+    if (!item.sess?.B) throw new Error('the session is not binary although keys are in the environment')
+    if (Buffer.from(item.sess.B).includes('Ada')) throw new Error('the encrypted session shows its text')
+  } else if (item.sess?.S !== text) {
+    throw new Error('the session is not stored as its JSON text')
+  }
+}
 
 async function main() {
   const outDir = process.argv[2]
@@ -41,6 +63,7 @@ async function main() {
   }
   await store.set(sid, sess)
   store.close()
+  await checkRawItem(table, `sess:${sid}`, JSON.stringify(sess))
   fs.writeFileSync(path.join(outDir, 'session.json'), JSON.stringify(sess))
   process.stdout.write(`${table} ${sid} ${store.getExpiresValue(sess)}\n`)
 }

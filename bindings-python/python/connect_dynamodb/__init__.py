@@ -20,6 +20,7 @@ from ._native import (
     OPTIONS,
     Credentials,
     ReapReport,
+    ReencryptReport,
     SaveResult,
     SessionStore,
     StoredSession,
@@ -41,6 +42,7 @@ from .exceptions import (
     TableNotFoundError,
     ThrottledError,
     TransportError,
+    UnreadableError,
 )
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "InvalidArgumentError",
     "ItemTooLargeError",
     "ReapReport",
+    "ReencryptReport",
     "RequestTimeoutError",
     "SaveResult",
     "SerializationError",
@@ -66,6 +69,7 @@ __all__ = [
     "ThrottledError",
     "TouchResult",
     "TransportError",
+    "UnreadableError",
     "UserSession",
     "__version__",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "TableNotFoundError",
     "ThrottledError",
     "TransportError",
+    "UnreadableError",
 ]
 
 
@@ -136,6 +137,14 @@ class InternalError(SessionStoreError):
     """A bug in connect_dynamodb or an unexpected state (``INTERNAL``); please report it."""
 
     code = "INTERNAL"
+
+
+class UnreadableError(SessionStoreError):
+    """A stored session is encrypted with a key this store was not given, or stored in an item
+    format newer than this version reads (``UNREADABLE``). Nothing was changed: with the key in
+    ``encryption_keys`` (or a newer version) it reads again."""
+
+    code = "UNREADABLE"
 
 
 def _classes(base: type[SessionStoreError]) -> list[type[SessionStoreError]]:

@@ -2,6 +2,8 @@
 //! Local that `scripts/dynamodb-local.sh run` started, and a request counter.
 #![allow(dead_code)]
 
+pub mod shop;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -566,4 +566,70 @@ static inline void proxy_describe(counting_proxy *proxy, char *buf, size_t size)
   pthread_mutex_unlock(&proxy->mutex);
 }
 
+/* One raw item of a table, as ffi/tests/raw-items.js prints it: its key, the DynamoDB type of
+ * its `sess` ("S", "B", "-" for none) and the bytes of `sess` (the UTF-8 of an S). */
+typedef struct {
+  char id[1024];
+  char type[8];
+  unsigned char *sess;
+  size_t sess_len;
+} raw_item;
+
+/* Reads every raw item of `table` (through ffi/tests/raw-items.js, run from the repository's
+ * root as the suite is) into `items`; returns how many were read (at most `max`), or -1 when
+ * the items cannot be read. Free them with raw_items_free. */
+static inline int raw_items_read(const char *table, raw_item *items, int max) {
+  char command[1024];
+  snprintf(command, sizeof command, "node --no-warnings ffi/tests/raw-items.js '%s'", table);
+  FILE *out = popen(command, "r");
+  if (out == NULL) return -1;
+  char *line = NULL;
+  size_t cap = 0;
+  int n = 0;
+  bool ok = true;
+  while (getline(&line, &cap, out) > 0) {
+    char *save = NULL;
+    char *id = strtok_r(line, "\t\n", &save);
+    char *type = strtok_r(NULL, "\t\n", &save);
+    char *hex = strtok_r(NULL, "\t\n", &save);
+    if (id == NULL || type == NULL || hex == NULL || n >= max) {
+      ok = false;
+      continue;
+    }
+    raw_item *item = &items[n];
+    snprintf(item->id, sizeof item->id, "%s", id);
+    snprintf(item->type, sizeof item->type, "%s", type);
+    size_t hex_len = strcmp(hex, "-") == 0 ? 0 : strlen(hex);
+    item->sess_len = hex_len / 2;
+    item->sess = malloc(item->sess_len + 1);
+    if (item->sess == NULL) {
+      ok = false;
+      continue;
+    }
+    for (size_t i = 0; i < item->sess_len; i++) {
+      unsigned int byte = 0;
+      if (sscanf(hex + 2 * i, "%2x", &byte) != 1) ok = false;
+      item->sess[i] = (unsigned char)byte;
+    }
+    n++;
+  }
+  free(line);
+  if (pclose(out) != 0) ok = false;
+  if (!ok) {
+    for (int i = 0; i < n; i++) free(items[i].sess);
+    return -1;
+  }
+  return n;
+}
+
+static inline void raw_items_free(raw_item *items, int n) {
+  for (int i = 0; i < n; i++) free(items[i].sess);
+}
+
+/* Whether `needle` (as bytes, without its NUL) occurs in the `len` bytes at `bytes`. */
+static inline bool bytes_contain(const unsigned char *bytes, size_t len, const char *needle) {
+  size_t n = strlen(needle);
+  return n == 0 || (len >= n && memmem(bytes, len, needle, n) != NULL);
+}
+
 #endif

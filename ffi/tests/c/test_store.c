@@ -782,9 +782,12 @@ static void test_bad_input(void) {
   CHECK(strcmp(cdyn_status_str(CDYN_ERR_INVALID_CONFIG), "INVALID_CONFIG") == 0);
   CHECK(strcmp(cdyn_status_str(CDYN_ERR_TABLE_NOT_FOUND), "TABLE_NOT_FOUND") == 0);
   CHECK(strcmp(cdyn_status_str(CDYN_ERR_INTERNAL), "INTERNAL") == 0);
-  CHECK(strcmp(cdyn_status_str(13), "UNKNOWN") == 0);
+  CHECK(strcmp(cdyn_status_str(CDYN_ERR_UNREADABLE), "UNREADABLE") == 0);
+  CHECK(strcmp(cdyn_status_str(14), "UNKNOWN") == 0);
   CHECK(strcmp(cdyn_status_str(-1), "UNKNOWN") == 0);
+  /* Codes never change; new ones are appended. */
   CHECK(CDYN_ERR_INTERNAL == 12 && CDYN_ERR_INVALID_CONFIG == 1 && CDYN_OK == 0);
+  CHECK(CDYN_ERR_UNREADABLE == 13);
   CHECK(strlen(cdyn_version()) > 0);
   cdyn_store_free(store);
 }

@@ -12,6 +12,9 @@ Settings::
         # "credentials": {"access_key_id": ..., "secret_access_key": ..., "session_token": ...}
         # "user_field": True,            # index sessions by django.contrib.auth's user id
         # "merge": "mine",                # merge concurrent changes instead of losing one
+        # "encryption_keys": [os.environ["SESSION_KEY"]],  # encrypt sessions at rest (AES-256-GCM)
+        # "id_hash_key": os.environ["SESSION_ID_KEY"],     # store a keyed hash of each session key
+        # "compress_threshold": 1024,     # compress sessions longer than this (bytes of JSON)
     }
 
 Sessions are stored as JSON objects (the session dict itself, as Django's cache backend stores
@@ -38,6 +41,16 @@ same request; a new key (``create``, ``cycle_key``) starts without one.
 (``django.contrib.auth``'s ``_auth_user_id``; or give another session key's name), so that
 :func:`user_sessions` lists a user's sessions and :func:`end_user_sessions` ends them ("log out
 everywhere", or every other session after a password change) with one query, never a scan.
+
+``"encryption_keys"`` (a list of 32-byte keys, bytes or base64 text; the first encrypts, all
+decrypt), ``"id_hash_key"`` (32 to 64 bytes, bytes or base64 text) and ``"compress_threshold"``
+(bytes) keep sessions encrypted, their keys hashed and long ones compressed in the table, as
+:class:`connect_dynamodb.SessionStore` does with them. Left out, the keys come from the
+environment variables ``CONNECT_DYNAMODB_ENCRYPTION_KEYS`` (base64, separated by commas) and
+``CONNECT_DYNAMODB_ID_HASH_KEY``; ``[]`` and ``False`` turn them off whatever the environment
+says. Django's error pages hide both keys (their names contain ``KEY``). With hashed keys,
+:func:`user_sessions` lists each session by the hash of its key. After putting a new key first,
+``get_store().reencrypt()`` rewrites the sessions still encrypted with an older one.
 
 Each process has one store for the synchronous methods and one for the ``a*`` methods, both
 created on first use from ``CONNECT_DYNAMODB``; changing the setting (``override_settings``)

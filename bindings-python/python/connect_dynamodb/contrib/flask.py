@@ -33,12 +33,19 @@ throttled touch (``touch_after``), so it is written at most once per ``touch_aft
   one session change different keys; under ``"error"`` a key both changed raises
   :class:`connect_dynamodb.ConflictError` from the save (Flask answers 500). The version the
   request loaded travels on its session object to the save; a regenerated session has none.
+- A store made with ``encryption_keys`` (a list of 32-byte keys, bytes or base64 text; the first
+  encrypts), ``id_hash_key`` and ``compress_threshold`` keeps sessions encrypted, their ids
+  hashed and long ones compressed in the table; nothing changes for the app. ``init_app(app)``
+  takes them in ``app.config["CONNECT_DYNAMODB"]`` like the other options. Without
+  ``encryption_keys`` / ``id_hash_key`` the store reads ``CONNECT_DYNAMODB_ENCRYPTION_KEYS`` /
+  ``CONNECT_DYNAMODB_ID_HASH_KEY`` from the environment (``[]`` / ``False``: off).
 
 With ``express=True`` the interface reads and writes the sessions of an express-session app on
 the same table (the npm package ``connect-dynamodb``), given the same secret: the cookie is
 express-session's ``connect.sid`` (``s:<sid>.<HMAC-SHA256>``, URL-encoded), the session JSON keeps
 express's ``cookie`` object (hidden from the Flask session, updated on save, created for new
-sessions) and holds plain JSON only.
+sessions) and holds plain JSON only. An express app whose store has the same encryption and id
+hash keys (through the same options or environment variables) shares encrypted sessions too.
 """
 
 from __future__ import annotations
@@ -458,7 +465,8 @@ def init_app(
     """Makes ``app`` keep its sessions in ``store``; returns the session interface.
 
     Without ``store``, one is made from ``app.config["CONNECT_DYNAMODB"]``, a dict of
-    :class:`connect_dynamodb.SessionStore` arguments (``table`` and the keyword options).
+    :class:`connect_dynamodb.SessionStore` arguments (``table`` and the keyword options, e.g.
+    ``user_field``, ``merge``, ``encryption_keys``, ``id_hash_key``, ``compress_threshold``).
     ``options`` go to :class:`DynamoDBSessionInterface` (``express``, ``secret``, ...).
     """
     if store is None:

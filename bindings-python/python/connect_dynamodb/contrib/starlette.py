@@ -38,6 +38,13 @@ sessions and ``await store.end_user_sessions(user, keep=request)`` ends all the 
 ``merge`` set, two requests of one session that change different keys both keep their change;
 ``__metadata__``, which starsessions rewrites on every save, never counts as a conflict.
 
+An ``AsyncSessionStore`` made with ``encryption_keys`` (a list of 32-byte keys, bytes or base64
+text; the first encrypts), ``id_hash_key`` and ``compress_threshold`` keeps sessions encrypted,
+their ids hashed and long ones compressed in the table; the app sees no difference. Without
+``encryption_keys`` / ``id_hash_key`` the store reads ``CONNECT_DYNAMODB_ENCRYPTION_KEYS`` /
+``CONNECT_DYNAMODB_ID_HASH_KEY`` from the environment (``[]`` / ``False``: off). With hashed ids,
+``user_sessions`` lists each session by the hash of its id.
+
 With ``merge`` set, each request's save must name the version its own ``read`` found, and
 starsessions' store API hands ``write`` no request. The version therefore travels with the
 request's session: ``read`` adds ``__metadata__["connect_dynamodb"]`` (the version, and a random
