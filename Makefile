@@ -25,7 +25,7 @@ help: ## List the targets
 
 .PHONY: build
 build: node-build python-build c-build ## Build everything for local use: the core, the Node addon, the Python wheel, the C library
-	$(CARGO) build --workspace --tests
+	$(CARGO) build --workspace --tests $(RUST_FEATURES)
 
 .PHONY: demo
 demo: node-build ## Serve the example app at http://localhost:3000 on a fresh DynamoDB Local (Ctrl-C stops both)
@@ -56,7 +56,7 @@ fmt: node-deps ## Format the code (Rust and JavaScript)
 
 .PHONY: doc
 doc: ## Build the Rust API documentation
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps $(RUST_FEATURES)
 
 .PHONY: dynamodb-local
 dynamodb-local: ## Fetch DynamoDB Local 3.3.1 into .cache/ (make test does this on its own)

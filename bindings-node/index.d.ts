@@ -7,6 +7,9 @@ import { EventEmitter } from 'node:events'
 // `StoreClient` falls back to the structural `DynamoDBClientLike`.
 // @ts-ignore: the module may be missing
 import type { DynamoDBClient as SdkDynamoDBClient } from '@aws-sdk/client-dynamodb'
+// express-session is an optional peer dependency too: connect-dynamodb/koa's types (koa.d.ts)
+// import these without it (test/koa.test.js compiles them so, with `skipLibCheck: false`).
+// @ts-ignore: the module may be missing
 import type { SessionData, Store } from 'express-session'
 import type { ManualClock } from './native'
 

@@ -335,3 +335,10 @@ export interface OptionName {
 
 /** Every core configuration field with the Node option an `INVALID_CONFIG` error names for it. */
 export declare function optionNames(): Array<OptionName>
+
+/**
+ * Runs the ops CLI with `args` (the arguments after the program's name), writing its output
+ * to the process's stdout and its errors and progress to stderr; resolves to the exit status.
+ * `bin/connect-dynamodb.js` is the command.
+ */
+export declare function runCli(args: Array<string>): Promise<number>

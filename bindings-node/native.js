@@ -841,3 +841,4 @@ module.exports.NativeStore = nativeBinding.NativeStore
 module.exports.defaults = nativeBinding.defaults
 module.exports.errorKinds = nativeBinding.errorKinds
 module.exports.optionNames = nativeBinding.optionNames
+module.exports.runCli = nativeBinding.runCli

@@ -259,6 +259,14 @@ function defineStore(Base) {
         if (typeof expires === 'string' && !Number.isNaN(Date.parse(expires))) return Date.parse(expires)
         if (Number.isFinite(cookie.maxAge)) return this._options.config.now() + cookie.maxAge
       }
+      return this._defaultExpiresMs(sess)
+    }
+
+    /**
+     * When a session with no expiry of its own expires, in epoch milliseconds: from the `ttl`
+     * function, or undefined for the default lifetime (the `ttl` number, else the core's).
+     */
+    _defaultExpiresMs(sess) {
       if (this._options.ttl) {
         let seconds
         try {
@@ -308,7 +316,7 @@ function defineStore(Base) {
      */
     get(sid, cb) {
       const run = async () => {
-        const record = await this._call('get', checkSid(sid))
+        const record = await this._load(sid)
         if (!record) return null
         const sess = JSON.parse(record.session)
         if (record.version != null) carryToken(sess, record.version)
@@ -328,30 +336,40 @@ function defineStore(Base) {
      */
     set(sid, sess, cb) {
       const run = async () => {
-        checkSid(sid)
-        let json
-        try {
-          json = JSON.stringify(sess)
-        } catch (err) {
-          throw new SessionStoreError('SERIALIZATION', 'the session cannot be turned into JSON', { cause: err })
-        }
-        if (typeof json !== 'string' || !sess || typeof sess !== 'object') {
-          throw new SessionStoreError('SERIALIZATION', 'the session must be an object')
-        }
-        const expires = this._expiresMs(sess)
-        const attributes = this._attributes(sess)
-        const saved = await this._call(
-          'set',
-          sid,
-          json,
-          expires,
-          attributes.length > 0 ? attributes : undefined,
-          undefined,
-          tokenOf(sess),
-        )
+        const saved = await this._save(sid, sess, (s) => this._expiresMs(s), tokenOf(sess))
         if (saved.version != null) carryToken(sess, saved.version)
       }
       return settle(run(), cb)
+    }
+
+    /**
+     * The stored record of `sid` (the native `get`: `{ session, expiresMs, version? }`), or
+     * null when it is missing or expired. Shared with the koa store (lib/koa.js).
+     */
+    _load(sid) {
+      return this._call('get', checkSid(sid))
+    }
+
+    /**
+     * Writes the whole session object `sess` as JSON until `expiresOf(sess)` (epoch
+     * milliseconds, or undefined for the default lifetime), with the special keys, against the
+     * load token `loaded` (or replacing what is stored when undefined); resolves to the native
+     * `{ outcome, version? }`. Shared with the koa store (lib/koa.js).
+     */
+    async _save(sid, sess, expiresOf, loaded) {
+      checkSid(sid)
+      let json
+      try {
+        json = JSON.stringify(sess)
+      } catch (err) {
+        throw new SessionStoreError('SERIALIZATION', 'the session cannot be turned into JSON', { cause: err })
+      }
+      if (typeof json !== 'string' || !sess || typeof sess !== 'object') {
+        throw new SessionStoreError('SERIALIZATION', 'the session must be an object')
+      }
+      const expires = expiresOf(sess)
+      const attributes = this._attributes(sess)
+      return this._call('set', sid, json, expires, attributes.length > 0 ? attributes : undefined, undefined, loaded)
     }
 
     /**

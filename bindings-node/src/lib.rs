@@ -2,6 +2,7 @@
 //! mapping and runtime glue over `connect-dynamodb-core`, nothing else. The public JavaScript
 //! surface (`DynamoDBStore`, `SessionStoreError`) is `index.js` and the files it loads.
 //!
+//! - [`cli`]: the ops CLI of `npx connect-dynamodb`, the core's commands;
 //! - [`config`]: the options into the core's `Config`, the core's defaults, the testing clock;
 //! - [`store`]: the core's `SessionStore`, each call a promise;
 //! - [`error`]: failures as JavaScript errors with the core's `code` and `retryable`, and the
@@ -15,6 +16,7 @@
 // would print.
 #![allow(missing_debug_implementations)]
 
+pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod error;

@@ -1,7 +1,9 @@
 'use strict'
 // The demo app (examples/demo/app.js) in a real browser: Debian's chromium, driven headless by
 // playwright-core, against DynamoDB Local. Sessions survive a restart of the app process, and
-// logging out ends the session (a tombstone takes its place in the table). `scripts/install-chromium.sh` installs chromium.
+// logging out ends the session (a tombstone takes its place in the table). The showcase pages
+// show the stored item, what each page view cost, a user's devices and "log out everywhere
+// else", two concurrent requests both kept, and an encrypted item. `scripts/install-chromium.sh` installs chromium.
 const { test, after } = require('node:test')
 const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
@@ -152,4 +154,158 @@ test('the demo app in chromium: login, visits, restart, sessions page, logout', 
   await page.reload()
   await page.getByRole('button', { name: 'Log in' }).waitFor()
   assert.deepEqual(await h.rawKeys(table), [...before, `sess:${sid}`].sort(), 'an anonymous visit stores nothing')
+})
+
+/** The demo's meter box: the last page view's label, request count, units and operations. */
+async function meter(page) {
+  const box = page.locator('#meter')
+  const rows = await box.locator('#meter-calls tbody td:first-child').allTextContents()
+  return {
+    view: await box.locator('#meter-view').textContent(),
+    requests: Number(await box.locator('#meter-requests').textContent()),
+    rcu: Number(await box.locator('#meter-rcu').textContent()),
+    wcu: Number(await box.locator('#meter-wcu').textContent()),
+    ops: rows.map((row) => row.split(/\s/)[0]),
+    refused: rows.filter((row) => row.includes('refused')),
+  }
+}
+
+test('the demo showcase in chromium: stored item, cost per view, devices, concurrent requests, encryption', {
+  timeout: 180_000,
+}, async () => {
+  if (!fs.existsSync(CHROMIUM)) {
+    assert.fail(`${CHROMIUM} is missing: run scripts/install-chromium.sh (Debian's chromium) first`)
+  }
+  const { chromium } = require('playwright-core')
+
+  const table = h.uniqueTable('demo-show')
+  const port = await h.closedPort()
+  const base = `http://127.0.0.1:${port}`
+  const app = await startApp(port, table)
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+  cleanups.push(() => browser.close())
+  // Two devices of one user: two browser contexts, each with its own cookies.
+  const laptop = await browser.newContext()
+  const phone = await browser.newContext()
+  const page = await laptop.newPage()
+  const other = await phone.newPage()
+  for (const p of [page, other]) {
+    await p.goto(`${base}/`)
+    await p.getByLabel('Username').fill('Grace')
+    await p.getByRole('button', { name: 'Log in' }).click()
+    assert.equal(await p.locator('#greeting').textContent(), 'Hello Grace, visit #1', app.output())
+    // The last byte of a page comes after its save (express-session): wait for it.
+    await p.waitForLoadState('load')
+  }
+  const sid = sessionId(await laptop.cookies())
+  const otherSid = sessionId(await phone.cookies())
+  assert.notEqual(sid, otherSid)
+  assert.equal(
+    await page.evaluate(() => getComputedStyle(document.querySelector('header')).display),
+    'flex',
+    'the stylesheet is served',
+  )
+
+  // express-session saves a regenerated session once more as the login's redirect goes out, so
+  // the first home page view can overlap that write: the counts are read from a later view.
+  await page.reload()
+  assert.equal(await page.locator('#greeting').textContent(), 'Hello Grace, visit #2')
+
+  // The stored item, raw, as DynamoDB JSON: what the last save (the home page's) wrote.
+  await page.getByRole('link', { name: 'Stored item' }).click()
+  const shown = JSON.parse(await page.locator('#raw-item').textContent())
+  const stored = await h.rawGet(table, `sess:${sid}`)
+  assert.equal(shown.id.S, `sess:${sid.slice(0, 8)}…`, 'the page shows only the start of the key')
+  assert.ok(!(await page.content()).includes(sid), 'the session id (the cookie value) is not on the page')
+  assert.equal(shown.sess.S, stored.sess.S, 'sess is the stored JSON text')
+  assert.deepEqual({ ...JSON.parse(shown.sess.S), cookie: undefined }, { cookie: undefined, user: 'Grace', visits: 2 })
+  assert.deepEqual(shown.user, { S: 'Grace' }, 'userField writes the user attribute')
+  assert.equal(shown.version.N, stored.version.N, 'merge versions the item')
+  assert.equal(shown.expires.N, stored.expires.N)
+
+  // What the home page view cost: it counted a visit, so a GetItem and a conditional PutItem
+  // (1 WCU for the item, and 1 for its user-index entry unless its expiry stayed in the same second).
+  let cost = await meter(page)
+  assert.equal(cost.view, 'GET /')
+  assert.deepEqual(cost.ops, ['GetItem', 'PutItem'])
+  assert.deepEqual([cost.requests, cost.rcu], [2, 1])
+  assert.ok([1, 2].includes(cost.wcu), `WCU ${cost.wcu}`)
+
+  // The item page changed nothing: one GetItem, and the touch is throttled (touchAfter), no write.
+  await page.getByRole('link', { name: 'Devices' }).click()
+  cost = await meter(page)
+  assert.equal(cost.view, 'GET /item')
+  assert.deepEqual(cost.ops, ['GetItem'])
+  assert.deepEqual([cost.requests, cost.rcu, cost.wcu], [1, 1, 0])
+
+  // Both devices are listed from the user-index; log out everywhere else keeps this one.
+  const devices = page.locator('#devices tbody tr')
+  assert.equal(await devices.count(), 2, await page.locator('#devices').textContent())
+  assert.match(
+    await page.locator('#devices tr.current').textContent(),
+    new RegExp(`${sid.slice(0, 8)} \\(this device\\)`),
+  )
+  assert.match(await page.locator('#devices').textContent(), new RegExp(otherSid.slice(0, 8)))
+  cost = await meter(page)
+  assert.equal(cost.view, 'GET /item', 'the devices page shows the view before it')
+
+  await page.getByRole('button', { name: 'Log out everywhere else' }).click()
+  assert.equal(await page.locator('#ended').textContent(), 'Logged out 1 other session.')
+  assert.equal(await devices.count(), 1)
+  assert.match(await devices.first().textContent(), /\(this device\)/)
+  cost = await meter(page)
+  assert.equal(cost.view, 'POST /devices/logout-others')
+  assert.deepEqual(cost.ops, ['GetItem', 'Query', 'BatchWriteItem'])
+  assert.equal((await h.rawGet(table, `sess:${otherSid}`)).sess.S, 'null', 'the other session is a tombstone')
+  await other.reload()
+  await other.getByRole('button', { name: 'Log in' }).waitFor()
+  assert.equal(await page.locator('#devices tr.current').count(), 1, 'this device is still logged in')
+
+  // Two requests at once, one adding to the cart, one setting a note: both changes are kept.
+  // Both loaded the same version; the second save is refused, merged and written again.
+  await page.getByRole('link', { name: 'Concurrent requests' }).click()
+  assert.equal(await page.locator('#cart').textContent(), '(empty)')
+  for (const expected of ['item 1', 'item 1, item 2']) {
+    await page.getByRole('button', { name: 'Send two requests at once' }).click()
+    await page.locator('#cart', { hasText: expected }).waitFor()
+    assert.equal(await page.locator('#cart').textContent(), expected)
+    assert.match(await page.locator('#note').textContent(), /^written at \d{4}-/)
+    cost = await meter(page)
+    assert.equal(cost.view, 'the two requests at once')
+    assert.deepEqual(
+      cost.ops.filter((op) => op === 'GetItem'),
+      ['GetItem', 'GetItem'],
+    )
+    assert.deepEqual(
+      cost.ops.filter((op) => op === 'PutItem'),
+      ['PutItem', 'PutItem', 'PutItem'],
+      'two saves, one of them refused and written again',
+    )
+    assert.equal(cost.refused.length, 1)
+    assert.match(cost.refused[0], /ConditionalCheckFailedException/)
+    const session = JSON.parse((await h.rawGet(table, `sess:${sid}`)).sess.S)
+    assert.deepEqual(session.cart, expected.split(', '))
+    assert.match(session.note, /^written at /)
+  }
+
+  // The encrypted copy: a binary sess (format 1, encrypted), no plaintext in the table.
+  await page.getByRole('link', { name: 'Encrypted item' }).click()
+  const encrypted = JSON.parse(await page.locator('#encrypted-item').textContent())
+  assert.equal(encrypted.id.S, `enc:${sid.slice(0, 9)}…`)
+  assert.equal(encrypted.sess.S, undefined)
+  const bytes = Buffer.from(encrypted.sess.B, 'base64')
+  assert.equal(bytes[0], 1, 'format 1')
+  assert.equal(bytes[1], 0x02, 'encrypted, not compressed')
+  assert.equal(await page.locator('#format').textContent(), '1')
+  assert.ok(!bytes.includes('Grace') && !bytes.includes('cart'), 'no plaintext in sess')
+  assert.ok(!(await page.locator('#encrypted-item').textContent()).includes('Grace'))
+  const raw = await h.rawGet(table, `enc:${sid}`)
+  assert.deepEqual(Buffer.from(raw.sess.B), bytes, 'the page shows the stored bytes')
+  const decrypted = JSON.parse(await page.locator('#decrypted').textContent())
+  assert.equal(decrypted.user, 'Grace')
+  assert.deepEqual(decrypted.cart, ['item 1', 'item 2'])
+  await page.getByRole('link', { name: 'Home' }).click()
+  cost = await meter(page)
+  assert.equal(cost.view, 'GET /encrypted')
+  assert.deepEqual(cost.ops, ['GetItem', 'PutItem', 'GetItem'], 'the encrypted copy: one write, one read')
 })

@@ -21,7 +21,7 @@ const SURROGATE: &str = "holds a lone surrogate, which UTF-8 cannot encode";
 /// The text of a `str`; a `TypeError` for anything else, and `unencodable` for a `str` with a
 /// lone surrogate (instead of Python's `UnicodeEncodeError`, whose `object` would carry the
 /// whole text, a session id for instance).
-fn text(
+pub(crate) fn text(
     value: &Bound<'_, PyAny>,
     what: &str,
     unencodable: impl FnOnce() -> StoreError,

@@ -14,10 +14,14 @@
 //!
 //! Modules: `options` (the constructor's options, the core's defaults, the config-field
 //! table), `convert` (call arguments), `values` (the value classes), `store` (the stores),
-//! `runtime` (blocking and asyncio glue), `error` (exceptions).
+//! `kv` (`AsyncKeyValueStore`, the core's key-value mode),
+//! `runtime` (blocking and asyncio glue), `error` (exceptions), `cli` (`run_cli`, the core's
+//! ops CLI for `python -m connect_dynamodb`).
 
+mod cli;
 mod convert;
 mod error;
+mod kv;
 mod options;
 mod runtime;
 mod store;
@@ -31,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<store::PySessionStore>()?;
     m.add_class::<store::PyAsyncSessionStore>()?;
+    m.add_class::<kv::PyAsyncKeyValueStore>()?;
     m.add_class::<values::StoredSession>()?;
     m.add_class::<values::UserSession>()?;
     m.add_class::<values::TouchResult>()?;
@@ -44,6 +49,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "OPTIONS",
         pyo3::types::PyTuple::new(py, options::OPTION_NAMES)?,
     )?;
+    m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(error::error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(options::_config_fields, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;

@@ -28,7 +28,7 @@ type CoreResult<T> = Result<T, connect_dynamodb_core::Error>;
 /// The lock is only taken by threads holding the GIL and never held across a release of it,
 /// so `os.fork()` (which holds the GIL) never forks while it is held.
 pub(crate) struct Shared {
-    config: Config,
+    pub(crate) config: Config,
     /// What `config` was built from, for [`Shared::with_merge_always_mine`].
     builder: ConfigBuilder,
     reap_interval: Option<Duration>,
@@ -91,7 +91,7 @@ impl Shared {
     }
 
     /// The call `op` on this process's core store, as a future for the runtime.
-    fn call<T, F, Fut>(
+    pub(crate) fn call<T, F, Fut>(
         &self,
         op: F,
     ) -> PyResult<impl Future<Output = Result<T, StoreError>> + use<T, F, Fut>>
@@ -373,7 +373,7 @@ macro_rules! store_classes {
     name = "SessionStore"
 )]
 pub(crate) struct PySessionStore {
-    shared: Shared,
+    pub(crate) shared: Shared,
 }
 
 /// A session store on one DynamoDB table, for asyncio: every method but `close` returns an
@@ -388,7 +388,7 @@ pub(crate) struct PySessionStore {
     name = "AsyncSessionStore"
 )]
 pub(crate) struct PyAsyncSessionStore {
-    shared: Shared,
+    pub(crate) shared: Shared,
 }
 
 impl PySessionStore {

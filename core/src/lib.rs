@@ -56,15 +56,19 @@
 //! The store owns no runtime: call it from a Tokio runtime the caller owns.
 
 mod at_rest;
+pub mod cli;
 mod config;
 mod error;
 pub mod expiry;
 mod item;
+pub mod kv;
 mod memory;
 mod merge;
 mod reaper;
 mod store;
 mod table;
+#[cfg(feature = "tower-sessions")]
+pub mod tower;
 
 pub use at_rest::{
     ENCRYPTION_KEY_BYTES, ENCRYPTION_OVERHEAD, ENV_ENCRYPTION_KEYS, ENV_ID_HASH_KEY,

@@ -1117,7 +1117,11 @@ impl SessionStore {
     }
 
     /// A scan of this store's prefix, narrowed by `condition`.
-    fn scan_spec(&self, condition: Option<Condition>, projection: Projection) -> ScanSpec {
+    pub(crate) fn scan_spec(
+        &self,
+        condition: Option<Condition>,
+        projection: Projection,
+    ) -> ScanSpec {
         let c = &self.inner.config;
         let mut names = HashMap::from([("#k".to_owned(), c.hash_key.clone())]);
         let mut values = HashMap::new();
@@ -1150,7 +1154,7 @@ impl SessionStore {
     }
 
     /// Runs a parallel scan with one sink per segment, following every page of each segment.
-    async fn scan<S: PageSink>(&self, spec: &ScanSpec) -> Result<Vec<S>> {
+    pub(crate) async fn scan<S: PageSink>(&self, spec: &ScanSpec) -> Result<Vec<S>> {
         self.ensure_table().await?;
         let segments = self.inner.config.scan_segments;
         try_join_all((0..segments).map(|segment| async move {
@@ -1158,6 +1162,7 @@ impl SessionStore {
             let mut start_key = None;
             loop {
                 let page = self.scan_page(spec, segment, segments, start_key).await?;
+                crate::cli::scanned_page(page.scanned_count);
                 start_key = page.last_evaluated_key.clone().filter(|k| !k.is_empty());
                 sink.page(self, page).await?;
                 if start_key.is_none() {
@@ -1193,6 +1198,34 @@ impl SessionStore {
                 .total_segments(segments as i32);
         }
         request.send().await.map_err(|e| Error::from_sdk("Scan", e))
+    }
+
+    /// Deletes every item whose key begins with `prefix` (not this store's session prefix) and
+    /// that `condition` holds for, in one parallel scan and BatchWriteItem requests of 25: the
+    /// key-value mode's bulk deletes ([`crate::kv`]).
+    pub(crate) async fn delete_where(
+        &self,
+        prefix: &str,
+        condition: Condition,
+    ) -> Result<ReapReport> {
+        let Condition {
+            expression,
+            mut names,
+            mut values,
+        } = condition;
+        names.insert("#k".to_owned(), self.inner.config.hash_key.clone());
+        values.insert(
+            ":key_prefix".to_owned(),
+            AttributeValue::S(prefix.to_owned()),
+        );
+        let spec = ScanSpec {
+            filter: Some(format!("begins_with(#k, :key_prefix) AND {expression}")),
+            names,
+            values,
+            projection: "#k".to_owned(),
+        };
+        let sinks: Vec<DeleteSink> = self.scan(&spec).await?;
+        Ok(total(&sinks))
     }
 
     /// Deletes `keys` (full keys) with BatchWriteItem.
@@ -1456,7 +1489,7 @@ pub(crate) fn random_u64() -> u64 {
 }
 
 /// The bytes a `sess` value takes in an item.
-fn stored_len(sess: &AttributeValue) -> usize {
+pub(crate) fn stored_len(sess: &AttributeValue) -> usize {
     match sess {
         AttributeValue::S(text) => text.len(),
         AttributeValue::B(blob) => blob.as_ref().len(),
@@ -1473,14 +1506,14 @@ fn total(sinks: &[DeleteSink]) -> ReapReport {
         })
 }
 
-enum Projection {
+pub(crate) enum Projection {
     /// The key alone, for deletes.
     Key,
     /// Key, expiry and session text.
     Sessions,
 }
 
-struct ScanSpec {
+pub(crate) struct ScanSpec {
     filter: Option<String>,
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
@@ -1488,7 +1521,7 @@ struct ScanSpec {
 }
 
 /// What one scan segment does with its pages.
-trait PageSink: Default + Send {
+pub(crate) trait PageSink: Default + Send {
     fn page(
         &mut self,
         store: &SessionStore,

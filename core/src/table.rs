@@ -20,6 +20,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::item::{ATTR_CREATED, ATTR_ENDED, ATTR_EXPIRES, ATTR_USER, USER_INDEX};
 use crate::store::{SessionStore, backoff};
 
+/// The attributes the `user-index` projects besides the keys: what listing a user's sessions
+/// reads (the expiry, the creation time and the tombstone mark), never the session data.
+pub(crate) const USER_INDEX_PROJECTION: [&str; 3] = [ATTR_EXPIRES, ATTR_CREATED, ATTR_ENDED];
+
 /// What is wrong with a table, as found by [`SessionStore::verify_table`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -483,7 +487,7 @@ fn user_index_unprojected(table: &TableDescription) -> Vec<String> {
     };
     match projection.projection_type() {
         Some(ProjectionType::All) => Vec::new(),
-        _ => [ATTR_EXPIRES, ATTR_CREATED, ATTR_ENDED]
+        _ => USER_INDEX_PROJECTION
             .into_iter()
             .filter(|a| !projection.non_key_attributes().iter().any(|n| n == a))
             .map(str::to_owned)
@@ -494,9 +498,12 @@ fn user_index_unprojected(table: &TableDescription) -> Vec<String> {
 fn user_projection() -> Projection {
     Projection::builder()
         .projection_type(ProjectionType::Include)
-        .non_key_attributes(ATTR_EXPIRES)
-        .non_key_attributes(ATTR_CREATED)
-        .non_key_attributes(ATTR_ENDED)
+        .set_non_key_attributes(Some(
+            USER_INDEX_PROJECTION
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect(),
+        ))
         .build()
 }
 

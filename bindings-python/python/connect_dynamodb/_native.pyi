@@ -3,13 +3,14 @@
 
 import datetime
 from collections.abc import Awaitable, Mapping
-from typing import Literal, final
+from typing import ClassVar, Literal, final
 
 from typing_extensions import Self, TypeAlias, disjoint_base
 
 __all__ = [
     "DEFAULTS",
     "OPTIONS",
+    "AsyncKeyValueStore",
     "AsyncSessionStore",
     "Credentials",
     "ManualClock",
@@ -25,6 +26,7 @@ __all__ = [
     "_panic_async_for_tests",
     "_panic_for_tests",
     "error_kinds",
+    "run_cli",
 ]
 
 __version__: str
@@ -37,6 +39,9 @@ OPTIONS: tuple[str, ...]
 
 # The core's error kinds: [(code, retryable_default)].
 def error_kinds() -> list[tuple[str, bool]]: ...
+
+# `python -m connect_dynamodb`: the core's ops CLI; returns the exit status.
+def run_cli(args: list[str]) -> int: ...
 def _config_fields() -> list[tuple[str, str]]: ...
 
 _Seconds: TypeAlias = int | float | datetime.timedelta
@@ -362,6 +367,29 @@ class AsyncSessionStore:
         self,
         *_exc: object,
     ) -> Awaitable[None]: ...
+
+# The core's key-value mode on a session store's table (connect_dynamodb.contrib.litestar).
+@final
+class AsyncKeyValueStore:
+    DEFAULT_PREFIX: ClassVar[str]
+    def __new__(
+        cls, store: SessionStore | AsyncSessionStore, prefix: str | None = None
+    ) -> Self: ...
+    def with_namespace(self, namespace: str) -> AsyncKeyValueStore: ...
+    def set(
+        self, key: str, value: bytes | bytearray | str, expires_in: _Seconds | None = None
+    ) -> Awaitable[None]: ...
+    def get(self, key: str, renew_for: _Seconds | None = None) -> Awaitable[bytes | None]: ...
+    def delete(self, key: str) -> Awaitable[None]: ...
+    def delete_all(self) -> Awaitable[ReapReport]: ...
+    def delete_expired(self) -> Awaitable[ReapReport]: ...
+    def exists(self, key: str) -> Awaitable[bool]: ...
+    # Seconds left (math.inf: no expiry); None for a missing or expired key.
+    def expires_in(self, key: str) -> Awaitable[float | None]: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def store(self) -> SessionStore | AsyncSessionStore: ...
 
 def _panic_for_tests() -> None: ...
 def _panic_async_for_tests() -> Awaitable[None]: ...

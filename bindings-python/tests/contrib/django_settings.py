@@ -1,6 +1,7 @@
 """The Django settings of the Django tests (one configuration per process, so every Django test
-module configures it through :func:`configure`): this engine, ``django.contrib.auth`` on a
-SQLite database in a temporary directory (for real logins), and fast password hashing."""
+module configures it through :func:`configure`): this engine and its app (``manage.py
+createsessiontable``), ``django.contrib.auth`` on a SQLite database in a temporary directory
+(for real logins), and fast password hashing."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def configure(root_urlconf: str) -> None:
             "django.contrib.auth",
             "django.contrib.contenttypes",
             "django.contrib.sessions",
+            "connect_dynamodb.contrib.django_app",
         ],
         DATABASES={
             "default": {

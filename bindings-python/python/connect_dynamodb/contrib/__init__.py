@@ -6,6 +6,8 @@
   cookie, optionally compatible with express-session's cookie and session format.
 - :mod:`connect_dynamodb.contrib.starlette`: a store for the starsessions middleware
   (Starlette, FastAPI).
+- :mod:`connect_dynamodb.contrib.litestar`: a Litestar 2 store (server-side sessions, response
+  cache, rate limits), on the core's key-value mode.
 
 Each module imports its framework only when imported itself, so none of the frameworks is a
 dependency of the package.
