@@ -76,6 +76,12 @@ export declare class NativeStore {
   set(sid: string, session: string, expiresMs?: number | undefined | null, attributes?: Array<NativeAttribute> | undefined | null, condition?: string | undefined | null, loaded?: number | undefined | null): Promise<NativeSaved>
   /** Moves the expiry of a live session, unless the move is within the touch throttle. */
   touch(sid: string, expiresMs?: number | undefined | null): Promise<NativeTouch>
+  /**
+   * What `touch` would do, decided at once on the calling thread: the throttled outcome
+   * when nothing needs to be written, `null` when the touch needs a request (then call
+   * `touch`). Saves a read-only view the round trip to the runtime.
+   */
+  touchIfThrottled(sid: string, expiresMs?: number | undefined | null): NativeTouch | null
   destroy(sid: string): Promise<void>
   /** The live sessions of `user`, from the user index. */
   userSessions(user: string): Promise<Array<NativeUserSession>>

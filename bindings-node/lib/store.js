@@ -200,6 +200,17 @@ function defineStore(Base) {
       )
     }
 
+    /** The throttled outcome of a touch when the ready store decides it at once, else null. */
+    _quickTouch(sid, expiresMs) {
+      const ready = this._readyStore
+      if (!ready || typeof sid !== 'string' || sid === '') return null
+      try {
+        return ready.touchIfThrottled(sid, expiresMs)
+      } catch {
+        return null
+      }
+    }
+
     /** Emits an event on a later tick, so a throwing listener cannot fail a store call. */
     _emitLater(event) {
       process.nextTick(() => this.emit(event))
@@ -380,7 +391,12 @@ function defineStore(Base) {
      */
     touch(sid, sess, cb) {
       const run = async () => {
-        const touched = await this._call('touch', checkSid(sid), this._expiresMs(sess))
+        const expires = this._expiresMs(sess)
+        // A throttled touch (most read-only views) is decided here, without the runtime; any
+        // other case, errors included, takes the usual path.
+        const quick = this._quickTouch(sid, expires)
+        if (quick) return { expires: quick.expires, outcome: quick.outcome }
+        const touched = await this._call('touch', checkSid(sid), expires)
         if (touched.outcome === 'notFound') return null
         return { expires: touched.expires, outcome: touched.outcome }
       }

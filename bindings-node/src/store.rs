@@ -231,6 +231,27 @@ impl NativeStore {
         })
     }
 
+    /// What `touch` would do, decided at once on the calling thread: the throttled outcome
+    /// when nothing needs to be written, `null` when the touch needs a request (then call
+    /// `touch`). Saves a read-only view the round trip to the runtime.
+    #[napi]
+    pub fn touch_if_throttled(
+        &self,
+        env: Env,
+        sid: String,
+        expires_ms: Option<f64>,
+    ) -> Result<Option<NativeTouch>> {
+        let decided = expires_ms
+            .map(expiry::from_epoch_millis)
+            .transpose()
+            .and_then(|expires_at| self.store.touch_if_throttled(&sid, expires_at));
+        let touched = decided.map_err(|e| Failure::from(e).into_js(&env))?;
+        Ok(touched.map(|touched| NativeTouch {
+            outcome: "throttled".to_owned(),
+            expires: touched.expires_at.map(|at| expiry::whole_secs(at) as f64),
+        }))
+    }
+
     #[napi(ts_return_type = "Promise<void>")]
     pub fn destroy<'env>(&self, env: &'env Env, sid: String) -> Result<PromiseRaw<'env, ()>> {
         let store = self.store.clone();

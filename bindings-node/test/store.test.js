@@ -104,6 +104,16 @@ test('get, set, touch and destroy with promises and with callbacks', async () =>
   // Touch within touchAfter writes nothing; a later expiry writes.
   const touched = await store.touch('sid-1', sess)
   assert.equal(touched.outcome, 'throttled')
+  // A throttled touch is decided on the calling thread: it settles before the next macrotask,
+  // where a call through the addon's runtime settles only later.
+  let settled = false
+  const quick = store.touch('sid-1', sess).then((value) => {
+    settled = true
+    return value
+  })
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(settled, true, 'a throttled touch does not wait for the runtime')
+  assert.deepEqual(await quick, touched)
   const later = h.sessionData({ user: 'ada' }, 7200_000)
   assert.equal((await store.touch('sid-1', later)).outcome, 'updated')
   const moved = await h.rawGet(table, 'sess:sid-1')

@@ -639,16 +639,25 @@ impl SessionStore {
         }
     }
 
-    /// Moves the expiry of a live session to `expires_at` (or now plus the default lifetime),
-    /// without touching its data.
-    ///
-    /// Never re-creates a destroyed or expired session, nor one past the absolute timeout:
-    /// that case is [`TouchOutcome::NotFound`]. When this store last saw the session's stored
-    /// expiry (through `get`, `set` or `touch`) and the new one moves it by less than the touch
-    /// throttle, nothing is sent at all. With an absolute timeout, the expiry never passes
-    /// the session's creation plus the timeout. Returns what it did and the expiry it left
-    /// stored.
-    pub async fn touch(&self, sid: &str, expires_at: Option<SystemTime>) -> Result<Touched> {
+    /// What [`touch`](Self::touch) would do without sending anything, decided at once and
+    /// without a runtime: `Some` when the touch is throttled (this store last saw the
+    /// session's stored expiry within the touch throttle of the new one), `None` when it needs
+    /// a request. For faces whose callers pay for every hand-off to the runtime (a read-only
+    /// express view touches on every request): they ask this first.
+    pub fn touch_if_throttled(
+        &self,
+        sid: &str,
+        expires_at: Option<SystemTime>,
+    ) -> Result<Option<Touched>> {
+        Ok(match self.plan_touch(sid, expires_at)? {
+            TouchPlan::Throttled(touched) => Some(touched),
+            TouchPlan::Write { .. } => None,
+        })
+    }
+
+    /// The first, synchronous part of a touch: the key and the expiry to write, or the
+    /// throttled outcome.
+    fn plan_touch(&self, sid: &str, expires_at: Option<SystemTime>) -> Result<TouchPlan> {
         let key = self.key(sid)?;
         let c = &self.inner.config;
         let now = self.now_secs();
@@ -665,12 +674,31 @@ impl SessionStore {
                 .as_secs_f64()
                 .min(((new_secs - now) / 10.0).max(0.0));
             if stored > now && (new_secs - stored).abs() < threshold {
-                return Ok(Touched {
+                return Ok(TouchPlan::Throttled(Touched {
                     outcome: TouchOutcome::Throttled,
                     expires_at: Some(expiry::at_epoch_secs(stored)),
-                });
+                }));
             }
         }
+        Ok(TouchPlan::Write { key, new_secs })
+    }
+
+    /// Moves the expiry of a live session to `expires_at` (or now plus the default lifetime),
+    /// without touching its data.
+    ///
+    /// Never re-creates a destroyed or expired session, nor one past the absolute timeout:
+    /// that case is [`TouchOutcome::NotFound`]. When this store last saw the session's stored
+    /// expiry (through `get`, `set` or `touch`) and the new one moves it by less than the touch
+    /// throttle, nothing is sent at all. With an absolute timeout, the expiry never passes
+    /// the session's creation plus the timeout. Returns what it did and the expiry it left
+    /// stored.
+    pub async fn touch(&self, sid: &str, expires_at: Option<SystemTime>) -> Result<Touched> {
+        let (key, new_secs) = match self.plan_touch(sid, expires_at)? {
+            TouchPlan::Throttled(touched) => return Ok(touched),
+            TouchPlan::Write { key, new_secs } => (key, new_secs),
+        };
+        let c = &self.inner.config;
+        let now = self.now_secs();
         self.ensure_table().await?;
         // Only a live session is touched: never a tombstone, an expired, ghost or damaged one.
         let Condition {
@@ -1348,6 +1376,12 @@ impl EndRequest {
             Error::new(ErrorKind::Internal, "could not build a write request").with_source(e)
         })
     }
+}
+
+/// What a touch does: nothing (throttled), or write `new_secs` under `key`.
+enum TouchPlan {
+    Throttled(Touched),
+    Write { key: String, new_secs: f64 },
 }
 
 /// What a [`SessionStore::save`] did, and the version it wrote.

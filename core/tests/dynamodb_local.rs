@@ -503,6 +503,32 @@ async fn throttled_touch_sends_no_request() {
     assert_eq!(outcome.outcome, TouchOutcome::Throttled);
     assert_eq!(requests.count("GetItem"), 1);
     assert_eq!(requests.total(), 1, "the throttled touch made no request");
+    // Faces ask first, without the runtime: the same decision, at once.
+    let quick = store
+        .touch_if_throttled(SID, Some(first + Duration::from_secs(5)))
+        .expect("decided");
+    assert_eq!(quick, Some(outcome));
+    assert_eq!(
+        store
+            .touch_if_throttled(SID, Some(first + Duration::from_secs(3600)))
+            .expect("decided"),
+        None,
+        "a touch past the throttle needs a request"
+    );
+    assert_eq!(
+        store
+            .touch_if_throttled("never-seen", None)
+            .expect("decided"),
+        None
+    );
+    assert_eq!(
+        store
+            .touch_if_throttled("", None)
+            .expect_err("empty id")
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(requests.total(), 1, "deciding sends nothing");
     let item = get_raw(&store, &format!("sess:{SID}")).await.expect("item");
     let stored: f64 = expires_of(&item).parse().expect("n");
     // A throttled touch reports the expiry that stays stored, not the one it was given.
