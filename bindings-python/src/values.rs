@@ -157,7 +157,8 @@ impl UserSession {
         })
     }
 
-    /// The session id (without the store's prefix): what `get` and `destroy` take.
+    /// The session id (without the store's prefix): what `get` and `destroy` take; with
+    /// `id_hash_key`, its hash, which they do not take.
     #[getter]
     fn id(&self) -> &str {
         &self.0.id

@@ -307,7 +307,6 @@ pub(crate) fn check_session(
             "the session is not valid JSON text",
         ));
     }
-    let mut extra = 0;
     for (index, (name, value)) in attributes.iter().enumerate() {
         if name.is_empty() || name.len() > 255 {
             return Err(Error::invalid_argument(
@@ -326,26 +325,20 @@ pub(crate) fn check_session(
                 "the extra attribute `{name}` is given twice"
             )));
         }
-        let size = match value {
-            ItemAttribute::S(s) => s.len(),
-            ItemAttribute::B(b) => b.len(),
-            ItemAttribute::N(n) => {
-                let valid = n.trim() == n
-                    && n.parse::<f64>().is_ok_and(f64::is_finite)
-                    && n.bytes().filter(u8::is_ascii_digit).count() <= 38;
-                if !valid {
-                    return Err(Error::invalid_argument(format!(
-                        "the extra attribute `{name}` is not a number DynamoDB can store"
-                    )));
-                }
-                n.len()
+        if let ItemAttribute::N(n) = value {
+            let valid = n.trim() == n
+                && n.parse::<f64>().is_ok_and(f64::is_finite)
+                && n.bytes().filter(u8::is_ascii_digit).count() <= 38;
+            if !valid {
+                return Err(Error::invalid_argument(format!(
+                    "the extra attribute `{name}` is not a number DynamoDB can store"
+                )));
             }
-        };
-        extra += name.len() + size;
+        }
     }
     // A compressed session's size is known once it is compressed: `check_size` then.
     match at_rest.stored_len_bound(session) {
-        Some(stored) => check_size(hash_key, key, stored, own, extra),
+        Some(stored) => check_size(hash_key, key, stored, own, attributes_bytes(attributes)),
         None => Ok(()),
     }
 }
