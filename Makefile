@@ -40,11 +40,32 @@ test: build ## Build and run every test suite against a fresh DynamoDB Local (fe
 test-suites: # The suites, run by `make test` inside DynamoDB Local's lifetime
 	$(MAKE) --no-print-directory test-rust-suite test-node-suite test-python-suite test-c-suite
 
-.PHONY: bench
-bench: node-deps ## Benchmark against connect-dynamodb 3.0.5 and Flask-Session on DynamoDB Local, and the CPU and capacity of the at-rest options (release builds); prints medians and ratios
+# `make bench` writes its results here (one JSON file per bench) and generates BENCHMARKS.md and
+# the plots in benchmarks/ from them; set BENCH_OUT to write the results elsewhere.
+BENCH_RESULTS := $(CURDIR)/benchmarks/results
+# The Rust benches: core/examples/<name>.rs, release builds.
+RUST_BENCHES := sdk_overhead_bench at_rest_bench memory_bench
+RUST_BENCH_DIR := target/$(CARGO_BUILD_TARGET)/release/examples
+
+.PHONY: bench bench-rust bench-rust-suite bench-report
+bench: export BENCH_OUT ?= $(BENCH_RESULTS)
+bench: node-deps ## Run every benchmark on DynamoDB Local (release builds): Node against connect-redis and connect-dynamodb 3.0.5, Python against Flask-Session, the core against the bare AWS SDK, the at-rest options, each face's memory; JSON results into benchmarks/results, then BENCHMARKS.md and its plots
+	mkdir -p "$$BENCH_OUT"
 	scripts/bench.sh
 	$(MAKE) --no-print-directory bench-python
-	$(DYNAMODB_LOCAL) run -- $(CARGO) run --release -q -p connect-dynamodb-core --example at_rest_bench
+	$(MAKE) --no-print-directory bench-rust
+	$(MAKE) --no-print-directory bench-c
+	python3 scripts/bench-report.py "$$BENCH_OUT"
+
+bench-rust: ## Run only the Rust benches (the core against the bare AWS SDK, the at-rest options, memory) on a fresh DynamoDB Local; results into BENCH_OUT when set
+	$(CARGO) build --release -q -p connect-dynamodb-core --examples
+	$(DYNAMODB_LOCAL) run -- $(MAKE) --no-print-directory bench-rust-suite
+
+bench-rust-suite: # The Rust benches, run by `make bench-rust` inside DynamoDB Local's lifetime
+	for bench in $(RUST_BENCHES); do $(RUST_BENCH_DIR)/$$bench || exit $$?; done
+
+bench-report: ## Regenerate BENCHMARKS.md and the plots in benchmarks/ from benchmarks/results (or BENCH_OUT)
+	python3 scripts/bench-report.py $(if $(BENCH_OUT),"$(BENCH_OUT)",)
 
 .PHONY: lint
 lint: lint-rust lint-node lint-python lint-c ## Check formatting, clippy, biome, ruff, the one version and the generated bindings and header

@@ -33,7 +33,7 @@ test-python: python-build ## Run only the Python tests (against a fresh DynamoDB
 test-python-suite: # The Python suite, run inside DynamoDB Local's lifetime
 	cd $(PY_DIR) && ../$(PY) -m pytest tests
 
-bench-python: python-build ## Benchmark the Python store against Flask-Session's DynamoDB backend
+bench-python: python-venv ## Benchmark the Python integrations (Flask, Django, Starlette) and memory
 	$(PY_DIR)/bench/bench.sh
 
 lint-python: python-build ## ruff and the stub check for the Python package

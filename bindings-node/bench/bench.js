@@ -15,9 +15,6 @@
 // Knobs (environment): BENCH_VIEWS, BENCH_GETS, BENCH_CPU_ROUNDS, BENCH_LOAD_SECONDS,
 // BENCH_LOAD_ROUNDS, BENCH_CONNECTIONS.
 
-// The AWS SDK warns on Node 20 that later releases will need Node 22: noise in a bench table.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-
 const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
@@ -25,7 +22,8 @@ const { execFile } = require('node:child_process')
 const express = require('express')
 const { countingProxy: proxyTo } = require('../test/counting-proxy')
 const session = require('express-session')
-const { DynamoDBClient, CreateTableCommand } = require('@aws-sdk/client-dynamodb')
+// Sets AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED before the SDK loads.
+const common = require('./common')
 
 // Ours by path: this package is itself named connect-dynamodb, and Node resolves a package's
 // own name to the package itself (self-reference through "exports"), so
@@ -35,36 +33,18 @@ const peerDir = path.join(__dirname, '..', 'node_modules', 'connect-dynamodb')
 const PEER_VERSION = require(path.join(peerDir, 'package.json')).version
 const PeerStore = require(peerDir)(session)
 
-const endpoint = process.env.DYNAMODB_ENDPOINT
-if (!endpoint) {
-  console.error('DYNAMODB_ENDPOINT is not set: run `make bench` (or scripts/bench.sh), which starts DynamoDB Local')
-  process.exit(2)
-}
-const region = process.env.AWS_REGION || 'us-east-1'
-const accessKeyId = process.env.AWS_ACCESS_KEY_ID || 'localtest'
-const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY || 'localtest'
-
-const int = (name, fallback) => {
-  const v = Number(process.env[name])
-  return Number.isInteger(v) && v > 0 ? v : fallback
-}
+const endpoint = common.dynamodbEndpoint()
+const { region, accessKeyId, secretAccessKey, int, median, fmt, profile, rawClient, MAX_AGE_MS } = common
 const VIEWS = int('BENCH_VIEWS', 200)
 const GETS = int('BENCH_GETS', 1000)
 const CPU_ROUNDS = int('BENCH_CPU_ROUNDS', 5)
 const LOAD_SECONDS = int('BENCH_LOAD_SECONDS', 4)
 const LOAD_ROUNDS = int('BENCH_LOAD_ROUNDS', 3)
 const CONNECTIONS = int('BENCH_CONNECTIONS', 16)
-const MAX_AGE_MS = 3600_000
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-const fmt = (x, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : String(x))
 const log = (...args) => console.log(...args)
 
 /**
@@ -100,56 +80,11 @@ function threadCpuSince(before) {
   return out
 }
 
-function rawClient(url) {
-  // A fresh credentials object for every client: the SDK mutates it.
-  return new DynamoDBClient({ endpoint: url, region, credentials: { accessKeyId, secretAccessKey } })
-}
-
-async function createTable(name) {
-  const client = rawClient(endpoint)
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  )
-  client.destroy()
-}
-
 /** The two stores under test, on `url` (DynamoDB Local itself, or the counting proxy). */
 function makeStores(url, tables) {
   return {
     ours: new OursStore({ table: tables.ours, endpoint: url, region, accessKeyId, secretAccessKey, initialized: true }),
     peer: new PeerStore({ table: tables.peer, client: rawClient(url), initialized: true }),
-  }
-}
-
-/** A signed-in user's session data, about 1 KB of JSON with the cookie. */
-function profile(i) {
-  return {
-    id: `user-${String(i).padStart(6, '0')}`,
-    name: 'Ada Lovelace',
-    email: `ada.lovelace+${i}@example.com`,
-    roles: ['reader', 'editor', 'billing-viewer'],
-    locale: 'en-GB',
-    timezone: 'Europe/London',
-    preferences: {
-      theme: 'dark',
-      density: 'compact',
-      newsletter: true,
-      notifications: { email: true, sms: false, push: true },
-    },
-    csrfSecret: 'Qm9vdHN0cmFwLWJlbmNoLXNlY3JldC0xMjM0NTY3ODkw',
-    cart: Array.from({ length: 4 }, (_, k) => ({
-      sku: `SKU-${1000 + k}`,
-      title: `Analytical Engine part ${k}`,
-      qty: k + 1,
-      priceCents: 1999 + k * 250,
-    })),
-    recentlyViewed: Array.from({ length: 8 }, (_, k) => `/products/${4000 + k * 7}`),
-    lastLogin: '2025-01-01T12:00:00.000Z',
   }
 }
 
@@ -432,8 +367,8 @@ async function main() {
   if (mb > 100) log('WARNING: the addon looks like a debug build; CPU figures are meaningless (run scripts/bench.sh)')
   const stamp = `${process.pid}-${Date.now() % 1e6}`
   const tables = { ours: `bench-ours-${stamp}`, peer: `bench-peer-${stamp}` }
-  await createTable(tables.ours)
-  await createTable(tables.peer)
+  await common.createTable(endpoint, tables.ours)
+  await common.createTable(endpoint, tables.peer)
 
   const views = await requestsPerView(tables)
   const cpu = await cpuPerGet(tables)

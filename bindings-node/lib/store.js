@@ -36,18 +36,26 @@ function tokenOf(sess) {
  * unhandled rejection (connect-dynamodb 3.x callers often call `destroy(sid)` and move on).
  */
 function settle(promise, cb) {
-  const settled = promise.catch((err) => {
-    throw toStoreError(err)
-  })
   if (typeof cb !== 'function') {
+    const settled = promise.catch((err) => {
+      throw toStoreError(err)
+    })
     settled.catch(() => {})
     return settled
   }
-  settled.then(
+  promise.then(
     (value) => process.nextTick(cb, null, value),
-    (err) => process.nextTick(cb, err),
+    (err) => process.nextTick(cb, toStoreError(err)),
   )
   return undefined
+}
+
+/** The session object of a native record (null for none), carrying its load token. */
+function sessionOf(record) {
+  if (!record) return null
+  const sess = JSON.parse(record.session)
+  if (record.version != null) carryToken(sess, record.version)
+  return sess
 }
 
 function checkSid(sid) {
@@ -326,14 +334,15 @@ function defineStore(Base) {
      * `createSession`) to `set`, which then merges this request's changes from what it loaded.
      */
     get(sid, cb) {
-      const run = async () => {
-        const record = await this._load(sid)
-        if (!record) return null
-        const sess = JSON.parse(record.session)
-        if (record.version != null) carryToken(sess, record.version)
-        return sess
+      // Plain promise chaining rather than an async function: the call every page view makes
+      // settles on the fewest microtask hops.
+      let loading
+      try {
+        loading = this._load(sid)
+      } catch (err) {
+        loading = Promise.reject(err)
       }
-      return settle(run(), cb)
+      return settle(loading.then(sessionOf), cb)
     }
 
     /**
@@ -346,11 +355,17 @@ function defineStore(Base) {
      * without (a new or regenerated session) replaces what is stored.
      */
     set(sid, sess, cb) {
-      const run = async () => {
-        const saved = await this._save(sid, sess, (s) => this._expiresMs(s), tokenOf(sess))
-        if (saved.version != null) carryToken(sess, saved.version)
+      let saving
+      try {
+        saving = this._save(sid, sess, (s) => this._expiresMs(s), tokenOf(sess))
+      } catch (err) {
+        // A `_save` replaced by one that throws rather than rejects.
+        saving = Promise.reject(err)
       }
-      return settle(run(), cb)
+      const saved = saving.then((outcome) => {
+        if (outcome.version != null) carryToken(sess, outcome.version)
+      })
+      return settle(saved, cb)
     }
 
     /**

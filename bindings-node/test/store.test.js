@@ -409,3 +409,46 @@ test('a client option lends its region, endpoint and refreshing credentials', as
     process.env.AWS_REGION = saved
   }
 })
+
+test('a pending call keeps the process alive until it settles; an idle store lets it exit', async () => {
+  const table = h.uniqueTable('alive')
+  const store = h.localStore(table)
+  await store.set('a', h.sessionData({ n: 1 }))
+  // In a child process whose only work, once the timer has fired, is the store's call: without
+  // a reference held while a call is pending, Node would exit before the callback printed.
+  const child = `
+    const session = require('express-session')
+    const Store = require(${JSON.stringify(require.resolve('..'))})(session)
+    const store = new Store(${JSON.stringify({ table, endpoint: h.endpoint, region: 'us-east-1', ...h.credentials })})
+    store.get('a', () => {
+      setTimeout(() => {
+        store.get('a', (err, sess) => console.log(JSON.stringify({ err: err && err.code, n: sess && sess.n })))
+      }, 20)
+    })`
+  const { stdout } = await require('node:util').promisify(require('node:child_process').execFile)(
+    process.execPath,
+    ['-e', child],
+    { encoding: 'utf8', timeout: 30_000 },
+  )
+  assert.deepEqual(JSON.parse(stdout), { err: null, n: 1 }, 'the call settled before the process exited')
+})
+
+test('many concurrent calls each settle with their own result', async () => {
+  const table = h.uniqueTable('burst')
+  const store = h.localStore(table)
+  const ids = Array.from({ length: 200 }, (_, i) => `s${i}`)
+  await Promise.all(ids.map((id, i) => store.set(id, h.sessionData({ i }))))
+  const got = await Promise.all([...ids, 'missing'].map((id) => store.get(id)))
+  assert.deepEqual(
+    got.map((s) => (s ? s.i : null)),
+    [...ids.map((_, i) => i), null],
+  )
+  // Rejections from the runtime (a session too large, found by the core) settle beside
+  // resolutions in the same bursts.
+  const big = h.sessionData({ blob: 'x'.repeat(401 * 1024) })
+  const mixed = await Promise.allSettled(ids.slice(0, 40).flatMap((id) => [store.set(`${id}-big`, big), store.get(id)]))
+  mixed.forEach((m, k) => {
+    if (k % 2 === 0) assert.equal(m.status === 'rejected' && m.reason.code, 'ITEM_TOO_LARGE')
+    else assert.equal(m.status === 'fulfilled' && m.value.i, k >> 1)
+  })
+})

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The Python benchmark (`make bench-python`): connect_dynamodb.contrib.flask beside Flask-Session
-# 0.8.0's DynamoDB backend (boto3), against one fresh DynamoDB Local, in one run (bench.py).
+# The Python benchmark (`make bench-python`): the Flask, Django and Starlette integrations beside a
+# boto3 store (Flask-Session 0.8.0's DynamoDB backend for Flask) and each framework's in-memory
+# sessions, plus the memory of a process using the store, against one fresh DynamoDB Local, in
+# one run (bench.py; with BENCH_OUT set, it writes its JSON results into that directory).
 #
 # Builds the wheel in release mode into .cache/python-bench-wheels and installs it into its own
 # virtual environment (.cache/python-bench-venv, with the pinned requirements-dev.txt), so the
@@ -18,7 +20,7 @@ wheels=.cache/python-bench-wheels
 py=$venv/bin/python
 stamp=$venv/.requirements-dev.stamp
 
-[[ -x $test_venv/bin/maturin ]] || { echo "bench: run \`make python-build\` first (it makes $test_venv)" >&2; exit 1; }
+[[ -x $test_venv/bin/maturin ]] || { echo "bench: run \`make python-venv\` first (it makes $test_venv)" >&2; exit 1; }
 
 if [[ ! -f $stamp || bindings-python/requirements-dev.txt -nt $stamp ]]; then
   test -x $py || python3 -m venv $venv

@@ -106,6 +106,20 @@ impl Shared {
         })
     }
 
+    /// The outcome of a touch that is throttled, decided at once on the calling thread by the
+    /// core (`touch_if_throttled`), without a hand-off to the runtime; `None` when the touch
+    /// needs a request, or this process's store is not built yet (then the call runs as any).
+    fn touch_if_throttled(
+        &self,
+        sid: &str,
+        expires: Option<std::time::SystemTime>,
+    ) -> Option<connect_dynamodb_core::Touched> {
+        // Only a store already built in this process: building one (a forked child's first
+        // call) is the runtime's work, without the GIL.
+        let store = self.process_store().ok()?.built()?;
+        store.touch_if_throttled(sid, expires).ok().flatten()
+    }
+
     /// Runs `op` and blocks the calling thread, without the GIL, until it ends.
     fn block<T, F, Fut>(&self, py: Python<'_>, op: F) -> PyResult<T>
     where
@@ -266,6 +280,11 @@ trait RunCall {
         T: for<'a> IntoPyObject<'a> + Send + 'static,
         F: FnOnce(CoreStore) -> Fut + Send + 'static,
         Fut: Future<Output = CoreResult<T>> + Send + 'static;
+
+    /// A call's outcome known at once, without the runtime.
+    fn ready<'py, T>(&self, py: Python<'py>, value: T) -> PyResult<Self::Out<'py, T>>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static;
 }
 
 impl RunCall for PySessionStore {
@@ -282,6 +301,13 @@ impl RunCall for PySessionStore {
     {
         self.shared.block(py, op)
     }
+
+    fn ready<'py, T>(&self, _py: Python<'py>, value: T) -> PyResult<T>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+    {
+        Ok(value)
+    }
 }
 
 impl RunCall for PyAsyncSessionStore {
@@ -297,6 +323,20 @@ impl RunCall for PyAsyncSessionStore {
         Fut: Future<Output = CoreResult<T>> + Send + 'static,
     {
         self.shared.spawn(py, op)
+    }
+
+    /// An asyncio future of the running loop that is already done: awaiting it does not
+    /// suspend, and nothing crosses to the runtime's threads and back.
+    fn ready<'py, T>(&self, py: Python<'py>, value: T) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+    {
+        let future = py
+            .import("asyncio")?
+            .call_method0("get_running_loop")?
+            .call_method0("create_future")?;
+        future.call_method1("set_result", (value,))?;
+        Ok(future)
     }
 }
 
@@ -469,26 +509,6 @@ with_store_options!(store_classes! {
             }
         }
 
-        /// Moves the expiry of a live session: "updated", "throttled" or "not_found".
-        #[pyo3(signature = (sid, expires = None))]
-        fn touch(sid: Sid, expires: Option<&Bound<'_, PyAny>>) -> &'static str {
-            let expires = convert::expiry(expires)?;
-            move |s: CoreStore| async move {
-                let touched = s.touch(&sid.0, expires).await?;
-                Ok(crate::values::outcome_str(touched.outcome))
-            }
-        }
-
-        /// `touch`, returning a `TouchResult`: the outcome and the expiry the store holds
-        /// afterwards (the new one when updated, the stored one when throttled).
-        #[pyo3(signature = (sid, expires = None))]
-        fn touch_result(sid: Sid, expires: Option<&Bound<'_, PyAny>>) -> TouchResult {
-            let expires = convert::expiry(expires)?;
-            move |s: CoreStore| async move {
-                Ok(TouchResult::from(s.touch(&sid.0, expires).await?))
-            }
-        }
-
         /// Ends the session `sid` (one write): a tombstone that lives `tombstone_lifetime`, so
         /// that a request that loaded the session before and saves it afterwards writes
         /// nothing; a delete when `tombstone_lifetime` is 0. Ending a missing session is not an
@@ -577,6 +597,46 @@ with_store_options!(store_classes! {
         }
     }
     common {
+        /// Moves the expiry of a live session: "updated", "throttled" or "not_found".
+        #[pyo3(signature = (sid, expires = None))]
+        fn touch<'py>(
+            &self,
+            py: Python<'py>,
+            sid: Sid,
+            expires: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<<Self as RunCall>::Out<'py, &'static str>> {
+            guard(|| {
+                let expires = convert::expiry(expires)?;
+                if let Some(touched) = self.shared.touch_if_throttled(&sid.0, expires) {
+                    return self.ready(py, crate::values::outcome_str(touched.outcome));
+                }
+                self.run(py, move |s: CoreStore| async move {
+                    let touched = s.touch(&sid.0, expires).await?;
+                    Ok(crate::values::outcome_str(touched.outcome))
+                })
+            })
+        }
+
+        /// `touch`, returning a `TouchResult`: the outcome and the expiry the store holds
+        /// afterwards (the new one when updated, the stored one when throttled).
+        #[pyo3(signature = (sid, expires = None))]
+        fn touch_result<'py>(
+            &self,
+            py: Python<'py>,
+            sid: Sid,
+            expires: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<<Self as RunCall>::Out<'py, TouchResult>> {
+            guard(|| {
+                let expires = convert::expiry(expires)?;
+                if let Some(touched) = self.shared.touch_if_throttled(&sid.0, expires) {
+                    return self.ready(py, TouchResult::from(touched));
+                }
+                self.run(py, move |s: CoreStore| async move {
+                    Ok(TouchResult::from(s.touch(&sid.0, expires).await?))
+                })
+            })
+        }
+
         /// Whether `close` was called.
         #[getter]
         fn closed(&self) -> bool {

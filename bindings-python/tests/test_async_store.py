@@ -58,6 +58,22 @@ async def test_touch_outcomes(async_store_factory: Callable[..., AsyncSessionSto
     assert got is not None and 0 <= got.expires.timestamp() - (at + 7200) < 1
 
 
+async def test_a_throttled_touch_is_decided_at_once_and_sends_nothing(
+    async_store_factory: Callable[..., AsyncSessionStore], proxy: Any
+) -> None:
+    store = async_store_factory(endpoint=proxy.url, touch_after=dt.timedelta(minutes=10))
+    at = time.time() + 3600
+    await store.set("s", "{}", at)
+    proxy.reset()
+    future = _native.AsyncSessionStore.touch(store, "s", at + 5)
+    assert future.done() and future.result() == "throttled"
+    result = await store.touch_result("s", at + 5)
+    assert result.outcome == "throttled" and result.expires is not None
+    assert proxy.total() == 0
+    assert await store.touch("s", at + 7200) == "updated"
+    assert proxy.snapshot() == {"UpdateItem": 1}
+
+
 async def test_destroy_ids_all_length_clear_reap(async_store: AsyncSessionStore) -> None:
     for i in range(4):
         await async_store.set(f"s{i}", f'{{"i": {i}}}')

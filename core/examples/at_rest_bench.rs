@@ -10,18 +10,21 @@
 //! CPU is the process's user plus system time (getrusage) over a batch of calls, so it counts
 //! the SDK's request signing, HTTP and JSON work as well as the at-rest work; DynamoDB Local
 //! runs in another process and is not counted. Batches of every configuration are interleaved
-//! and the median batch is reported. Knobs: BENCH_ROUNDS (default 9), BENCH_OPS (per batch,
-//! default 100).
+//! (every other round in reverse order) and the median batch is reported. Knobs: BENCH_ROUNDS
+//! (default 9), BENCH_OPS (per batch, default 100). With BENCH_OUT set, the figures are also
+//! written to `$BENCH_OUT/at-rest.json`.
 
 #![allow(clippy::print_stdout)]
 
-use std::time::Duration;
-
-use connect_dynamodb_core::{Config, Credentials, Secret, SessionStore};
+use connect_dynamodb_core::{Config, Secret, SessionStore};
+use serde_json::json;
 use shop::{capacity, cart_session as session};
 
+mod bench_common;
 #[path = "../tests/common/shop.rs"]
 mod shop;
+
+use bench_common::{cpu, figure, knob, local_config, machine, median, now_iso, write_results};
 
 /// The configurations compared, each on its own key prefix of one table.
 const CONFIGS: [&str; 5] = [
@@ -33,13 +36,7 @@ const CONFIGS: [&str; 5] = [
 ];
 
 fn config(table: &str, name: &str) -> Config {
-    let endpoint = std::env::var("DYNAMODB_ENDPOINT")
-        .expect("DYNAMODB_ENDPOINT is not set: run through `make bench`");
-    let mut c = Config::builder()
-        .table(table)
-        .endpoint(endpoint)
-        .region("us-east-1")
-        .credentials(Credentials::new("localtest", "localtest", None))
+    let mut c = local_config(table)
         .prefix(format!("{}:", name.replace(' ', "-")))
         .encryption_keys(Vec::new())
         .id_hash_key(None);
@@ -59,34 +56,9 @@ fn config(table: &str, name: &str) -> Config {
     c.build().expect("config")
 }
 
-/// CPU time of this process so far (user + system).
-fn cpu() -> Duration {
-    // SAFETY: getrusage writes into the zeroed struct it is given and reads nothing else.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let time = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    time(usage.ru_utime) + time(usage.ru_stime)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn main() {
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(9);
-    let ops: usize = std::env::var("BENCH_OPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+    let rounds = knob("BENCH_ROUNDS", 9).max(1);
+    let ops = knob("BENCH_OPS", 100).max(1);
     // One thread: the calls run one after another, as one request of a web app makes them.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -95,7 +67,14 @@ fn main() {
     runtime.block_on(run(rounds, ops));
 }
 
+/// The name of a configuration in the results file.
+fn label(name: &str) -> &str {
+    if name == "off" { "options off" } else { name }
+}
+
 async fn run(rounds: usize, ops: usize) {
+    let mut figures = Vec::new();
+    let mut notes = Vec::new();
     let table = format!("bench-at-rest-{}", std::process::id());
     let mut stores = Vec::new();
     for name in CONFIGS {
@@ -128,8 +107,14 @@ async fn run(rounds: usize, ops: usize) {
         }
         let mut get_cpu = vec![Vec::new(); stores.len()];
         let mut set_cpu = vec![Vec::new(); stores.len()];
-        for _ in 0..rounds {
-            for (at, store) in stores.iter().enumerate() {
+        for round in 0..rounds {
+            // Every other round in reverse order, so that no configuration always comes first.
+            let mut order: Vec<usize> = (0..stores.len()).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for at in order {
+                let store = &stores[at];
                 let start = cpu();
                 for _ in 0..ops {
                     let record = store.get(&sid).await.expect("get");
@@ -143,11 +128,15 @@ async fn run(rounds: usize, ops: usize) {
                 set_cpu[at].push((cpu() - start).as_secs_f64() * 1e6 / ops as f64);
             }
         }
-        let base_get = median(get_cpu[0].clone());
-        let base_set = median(set_cpu[0].clone());
+        let base_get = median(&get_cpu[0]);
+        let base_set = median(&set_cpu[0]);
         for (at, name) in CONFIGS.iter().enumerate() {
-            let get = median(get_cpu[at].clone());
-            let set = median(set_cpu[at].clone());
+            let get = median(&get_cpu[at]);
+            let set = median(&set_cpu[at]);
+            for (call, runs) in [("get", &get_cpu[at]), ("set", &set_cpu[at])] {
+                let scenario = format!("{call}, {} KB session", size / 1024);
+                figures.push(figure(&scenario, label(name), "cpu_us_per_call", runs));
+            }
             println!(
                 "{name:<12} {:>7}B {get:>12.0} {:>+10.0} {set:>12.0} {:>+10.0}   (x{:.2} get, x{:.2} set)",
                 text.len(),
@@ -177,6 +166,14 @@ async fn run(rounds: usize, ops: usize) {
         let key = format!("{}{}", store.config().prefix(), ids[0]);
         let (rcu, wcu, bytes) = capacity(store, &key).await;
         println!("{name:<12} {bytes:>10} {rcu:>20} {wcu:>8}");
+        let scenario = "50 KB session";
+        figures.push(figure(scenario, label(name), "rcu_per_request", &[rcu]));
+        figures.push(figure(scenario, label(name), "wcu_per_request", &[wcu]));
+        notes.push(format!(
+            "{}: `sess` takes {bytes} bytes of the {} byte session.",
+            label(name),
+            text.len()
+        ));
     }
     stores[0]
         .client()
@@ -185,4 +182,27 @@ async fn run(rounds: usize, ops: usize) {
         .send()
         .await
         .expect("delete table");
+
+    write_results(&json!({
+        "bench": "at-rest",
+        "title": "Rust core: the CPU and capacity units of the at-rest options",
+        "machine": machine(),
+        "date": now_iso(),
+        "method": format!(
+            "CPU time of the bench process (getrusage, user + system) per SessionStore::get and \
+             per set, over batches of {ops} calls on a current-thread runtime, the \
+             configurations interleaved (every other round in reverse order), {rounds} rounds, \
+             median batch; each configuration on its own key prefix of one table. Encryption: \
+             AES-256-GCM; hashed ids: HMAC-SHA-256; compression: DEFLATE above 4096 bytes; all \
+             three together. Capacity units: one strongly consistent GetItem and one PutItem of \
+             the item each configuration wrote, as DynamoDB Local reports them \
+             (ReturnConsumedCapacity). Release build, DynamoDB Local on the same machine (its CPU \
+             is not counted)."
+        ),
+        "baseline": label(CONFIGS[0]),
+        "stores": CONFIGS.iter().map(|&name| label(name)).collect::<Vec<_>>(),
+        "figures": figures,
+        "targets": [],
+        "notes": notes,
+    }));
 }

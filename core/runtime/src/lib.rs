@@ -325,6 +325,12 @@ impl ProcessStore {
         &self.config
     }
 
+    /// The store of this process if it is built already; never builds one (for decisions made
+    /// at once on the calling thread, such as a throttled touch).
+    pub fn built(&self) -> Option<SessionStore> {
+        self.local.get().map(|(store, _)| store.clone())
+    }
+
     /// The store of this process: built on first use in each process (a forked child cannot
     /// use its parent's connections), with the configured reaper started. Must run on this
     /// process's runtime.

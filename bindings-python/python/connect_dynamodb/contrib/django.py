@@ -27,7 +27,9 @@ Writes follow Django's database backend: creating a session is a conditional wri
 that still exists, so a session deleted by a concurrent logout is not resurrected
 (``UpdateError``, which the middleware turns into ``SessionInterrupted``). A save whose data is
 unchanged (``SESSION_SAVE_EVERY_REQUEST``) only moves the expiry, through the store's throttled
-touch: usually no write at all.
+touch: usually no write at all. A session is decoded once per request, and what is unchanged is
+found without encoding it again: a value still equal, in its types too, to its ``marshal`` print
+as loaded keeps its stored text, which a write reuses (only the changed values are encoded).
 
 A logout (``flush``, ``cycle_key``) leaves a short-lived tombstone (``tombstone_lifetime``), so a
 slower request of the same session that saves afterwards writes nothing: it gets ``UpdateError``
@@ -64,6 +66,8 @@ import os
 import threading
 from collections.abc import Mapping
 from datetime import datetime
+from json.encoder import encode_basestring
+from json.scanner import make_scanner
 from typing import Any
 
 from django.conf import settings
@@ -87,6 +91,7 @@ from connect_dynamodb import (
     _native,
 )
 from connect_dynamodb import SessionStore as DynamoDBSessionStore
+from connect_dynamodb.contrib._stored_text import StoredText, parse
 
 __all__ = [
     "SessionStore",
@@ -203,12 +208,20 @@ def _dumps(data: Mapping[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def _decode(text: str) -> dict[str, Any] | None:
+_scan = make_scanner(json.JSONDecoder())
+
+
+def _decode(text: str) -> tuple[dict[str, Any], StoredText] | None:
+    """The session ``text`` holds (what ``json.loads`` gives, when it is a dict), and the stored
+    text to find its changes by; None when ``text`` is not a JSON object."""
     try:
-        data = json.loads(text)
+        parsed = parse(text, _scan)
     except ValueError:
         return None
-    return data if isinstance(data, dict) else None
+    if parsed is None:
+        return None
+    data, spans = parsed
+    return data, StoredText(text, data, spans, _scan)
 
 
 class SessionStore(SessionBase):
@@ -216,8 +229,10 @@ class SessionStore(SessionBase):
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
-        # What this object last read or wrote, to tell an unchanged save from a real one.
+        # What this object last read or wrote, to tell an unchanged save from a real one; for
+        # what it read, what the text held, to tell it without encoding the session again.
         self._stored: tuple[str, str] | None = None
+        self._loaded_text: StoredText | None = None
         # With merge on, the version of the session this object loaded or last wrote (the
         # request's token for its next save: the store merges a concurrent change against
         # exactly that); None for a session it did not load (new, or a new key).
@@ -236,12 +251,14 @@ class SessionStore(SessionBase):
     # Reading -----------------------------------------------------------------------------
 
     def _loaded(self, key: str, record: Any) -> dict[str, Any]:
-        data = _decode(record.data) if record is not None else None
-        if data is None:
+        decoded = _decode(record.data) if record is not None else None
+        if decoded is None:
             self._session_key = None
             self._stored = None
+            self._loaded_text = None
             self._version = None
             return {}
+        data, self._loaded_text = decoded
         self._stored = (key, record.data)
         self._version = record.version
         return data
@@ -322,7 +339,7 @@ class SessionStore(SessionBase):
             # The key was dropped while loading: the session is gone (Django's db and cache
             # backends raise the same).
             raise UpdateError
-        text = _dumps(data)
+        text = _dumps(data) if must_create else self._text(key, data)
         if must_create:
             mode = "create"
         elif self._stored == (key, text):
@@ -333,6 +350,18 @@ class SessionStore(SessionBase):
         if mode != "create" and self._stored is not None and self._stored[0] == key:
             loaded = self._version
         return key, text, self._expires(data), mode, loaded
+
+    def _text(self, key: str, data: Mapping[str, Any]) -> str:
+        """The text of ``data`` (``_dumps``'), found without encoding what is unchanged since
+        this object loaded ``key``: the stored text of each unchanged value is kept."""
+        loaded = self._loaded_text
+        if loaded is None or self._stored is None or self._stored[0] != key:
+            return _dumps(data)
+        same = loaded.unchanged(data)
+        if loaded.all_unchanged(data, same):
+            return loaded.text
+        text = loaded.spliced(data, same, list(data), encode_basestring, _dumps)
+        return _dumps(data) if text is None else text
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
@@ -397,6 +426,7 @@ class SessionStore(SessionBase):
         # A second save in this request (an explicit save() before the middleware's) starts
         # from what the first wrote, never merges against what the request loaded.
         self._stored = (key, text)
+        self._loaded_text = None
         self._version = version
 
     def delete(self, session_key: str | None = None) -> None:
@@ -406,6 +436,7 @@ class SessionStore(SessionBase):
             session_key = self.session_key
         if self._stored is not None and self._stored[0] == session_key:
             self._stored = None
+            self._loaded_text = None
             self._version = None
         try:
             get_store().destroy(session_key)
@@ -419,6 +450,7 @@ class SessionStore(SessionBase):
             session_key = self.session_key
         if self._stored is not None and self._stored[0] == session_key:
             self._stored = None
+            self._loaded_text = None
             self._version = None
         try:
             await get_async_store().destroy(session_key)

@@ -20,6 +20,11 @@ throttled touch (``touch_after``), so it is written at most once per ``touch_aft
   live ``PERMANENT_SESSION_LIFETIME`` past their last use (``SESSION_REFRESH_EACH_REQUEST``,
   default true) or past their last change (when it is false).
 - An id the store does not know is never reused: the session starts afresh with a new id.
+- The session is stored as Flask's tagged JSON, the text Flask's ``TaggedJSONSerializer`` writes
+  (tuples, bytes, ``Markup``, UUIDs and datetimes round-trip), read once per request and
+  written back encoding only the values that changed. An app's own tags go on
+  ``interface.serializer`` (``interface.serializer.register(MyTag, index=0)``); a serializer so
+  changed, or a JSON provider (``app.json``) of another kind, is used as it is.
 - A session emptied by ``session.clear()`` is deleted from DynamoDB and its cookie removed.
 - A change to a session that was deleted meanwhile (a logout in another tab) is not written
   back: the session stays ended and its cookie is removed.
@@ -54,18 +59,36 @@ import base64
 import hashlib
 import hmac
 import json
+import marshal
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
+from itertools import chain, compress
+from json.encoder import encode_basestring, encode_basestring_ascii
+from json.scanner import make_scanner
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
+from uuid import UUID
 
-from flask.json.tag import TaggedJSONSerializer
+from flask.json.provider import DefaultJSONProvider
+from flask.json.tag import (
+    PassDict,
+    PassList,
+    TagBytes,
+    TagDateTime,
+    TagDict,
+    TaggedJSONSerializer,
+    TagMarkup,
+    TagTuple,
+    TagUUID,
+)
 from flask.sessions import SessionInterface, SessionMixin
 from itsdangerous import BadSignature, Signer
 from werkzeug.datastructures import CallbackDict
+from werkzeug.http import http_date
 
 from connect_dynamodb import ConflictError, InvalidArgumentError
+from connect_dynamodb.contrib._stored_text import StoredText, parse, print_of
 
 if TYPE_CHECKING:
     from flask import Flask, Request, Response
@@ -85,6 +108,142 @@ def _iso(moment: datetime) -> str:
     """JavaScript's ``Date.prototype.toISOString``: UTC, milliseconds, ``Z``."""
     moment = moment.astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+# Flask's tagged JSON, without its per-value cost ----------------------------------------------
+#
+# A session is stored as Flask's ``TaggedJSONSerializer`` writes it in the app: every value that
+# JSON has no type for wrapped in a one-key dict named by its tag (tuple " t", bytes " b",
+# Markup " m", UUID " u", datetime " d", and " di" for a one-key dict whose key is a tag), then
+# written by the app's JSON provider (``app.json``) with compact separators. Flask finds each
+# value's tag by asking every tag in turn, in Python, for every value, and untags every dict and
+# list of a loaded session the same way. For the serializer's default tags and Flask's own JSON
+# provider the code below gives the same text and the same values for much less:
+#
+# - reading: ``json``'s scanner with an ``object_hook`` that undoes the tags (inside out, as
+#   Flask does), once per top-level value, noting where each value's text lies (``_stored_text``);
+# - finding changes: a value whose ``marshal`` print is the one it was loaded with is unchanged;
+#   any other is compared with the value as loaded (from its print, or decoded again from its
+#   text when marshal cannot copy it: a Markup, UUID or datetime), as Flask's values compare;
+# - writing a loaded session: the stored text of each unchanged value is kept as it is and only
+#   the others are written, in the order the JSON provider writes keys;
+# - writing anything else: one walk over the containers, level by level, whose per-value checks
+#   run in C (the set of types of a level's values), finds the common case, plain JSON values,
+#   which ``json.dumps`` then writes as they are; otherwise only the containers on the way to a
+#   tagged value are copied, with their tags.
+#
+# A serializer with other tags (``interface.serializer.register(...)``) or another class, and a
+# JSON provider of another kind, go through Flask's own ``TaggedJSONSerializer`` as they are.
+
+_DEFAULT_TAGS = (TagDict, PassDict, TagTuple, PassList, TagBytes, TagMarkup, TagUUID, TagDateTime)
+_DEFAULT_TAG_CLASSES = {tag.key: tag for tag in _DEFAULT_TAGS if tag.key}
+_TAG_KEYS = frozenset(_DEFAULT_TAG_CLASSES)
+# The default tags, whose to_python does not depend on the serializer they belong to.
+_UNTAGS = TaggedJSONSerializer().tags
+# The types that never take a tag (exactly these; a subclass may: Markup is a str).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_JSON = _PLAIN | {dict, list}
+_IS_DICT = frozenset({dict}).__contains__
+_IS_LIST = frozenset({list}).__contains__
+# Levels the walk looks at before it leaves a deeper session to the recursive tagging (which,
+# like Flask's, fails on a session that contains itself).
+_WALK_LEVELS = 100
+
+
+def _default_serializer(serializer: Any) -> bool:
+    """Whether ``serializer`` is a ``TaggedJSONSerializer`` with exactly its default tags."""
+    return (
+        type(serializer) is TaggedJSONSerializer
+        and tuple(map(type, serializer.order)) == _DEFAULT_TAGS
+        and len(serializer.tags) == len(_DEFAULT_TAG_CLASSES)
+        and all(type(serializer.tags.get(k)) is c for k, c in _DEFAULT_TAG_CLASSES.items())
+    )
+
+
+def _default_provider(app: Flask | None) -> DefaultJSONProvider | None:
+    """The app's JSON provider when it writes and reads with Python's ``json`` as Flask's own
+    does (its ``default``, ``ensure_ascii`` and ``sort_keys`` may be set); None otherwise."""
+    provider = getattr(app, "json", None)
+    if not isinstance(provider, DefaultJSONProvider):
+        return None
+    kind = type(provider)
+    if kind.dumps is not DefaultJSONProvider.dumps or kind.loads is not DefaultJSONProvider.loads:
+        return None
+    return provider
+
+
+def _needs_no_tag(value: dict[str, Any] | list[Any]) -> bool:
+    """Whether nothing in ``value`` (a dict or a list) takes a tag: nothing but exact JSON types,
+    and no one-key dict whose key is a tag's. The walk goes level by level, the checks of a
+    level's values running in C."""
+    dicts: list[Any] = [value] if type(value) is dict else []
+    lists: list[Any] = [] if dicts else [value]
+    for _ in range(_WALK_LEVELS):
+        if dicts:
+            singles = list(compress(dicts, map((1).__eq__, map(len, dicts))))
+            if singles and not _TAG_KEYS.isdisjoint(map(next, map(iter, singles))):
+                return False
+        values = list(
+            chain(chain.from_iterable(map(dict.values, dicts)), chain.from_iterable(lists))
+        )
+        kinds = list(map(type, values))
+        found = set(kinds)
+        if found <= _PLAIN:
+            return True
+        if not found <= _JSON:
+            return False
+        dicts = list(compress(values, map(_IS_DICT, kinds)))
+        lists = list(compress(values, map(_IS_LIST, kinds)))
+    return False
+
+
+def _tag(value: Any) -> Any:
+    """Flask's ``TaggedJSONSerializer().tag(value)``: ``value`` with its values tagged; a dict or
+    list that holds no value to tag is returned as it is, not copied."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if (kind is dict or kind is list) and _needs_no_tag(value):
+        return value
+    # Flask's tags in Flask's order.
+    if isinstance(value, dict):
+        if len(value) == 1:
+            key = next(iter(value))
+            if key in _TAG_KEYS:
+                return {" di": {f"{key}__": _tag(value[key])}}
+        return {k: _tag(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return {" t": [_tag(item) for item in value]}
+    if isinstance(value, list):
+        return [_tag(item) for item in value]
+    if isinstance(value, bytes):
+        return {" b": base64.b64encode(value).decode("ascii")}
+    if callable(getattr(value, "__html__", None)):
+        return {" m": str(value.__html__())}
+    if isinstance(value, UUID):
+        return {" u": value.hex}
+    if isinstance(value, datetime):
+        return {" d": http_date(value)}
+    return value
+
+
+def _untag(value: dict[str, Any]) -> Any:
+    """The ``object_hook`` that undoes the default tags, as ``TaggedJSONSerializer.untag``."""
+    if len(value) == 1:
+        key = next(iter(value))
+        tag = _UNTAGS.get(key)
+        if tag is not None:
+            return tag.to_python(value[key])
+    return value
+
+
+_scan = make_scanner(json.JSONDecoder(object_hook=_untag))
+
+
+def _copy(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A deep copy of loaded session data, or None when ``marshal`` cannot copy it exactly."""
+    printed = print_of(data)
+    return None if printed is None else marshal.loads(printed)  # type: ignore[no-any-return]
 
 
 class DynamoDBSession(CallbackDict, SessionMixin):  # type: ignore[type-arg]
@@ -111,6 +270,8 @@ class DynamoDBSession(CallbackDict, SessionMixin):  # type: ignore[type-arg]
         # cookie object, the id to delete after regenerate(), and whether a save raised (so
         # that the error response Flask then saves the session for writes nothing).
         self._snapshot: dict[str, Any] | None = None
+        # Instead of the copy, with Flask's own tagged JSON: the text as loaded and what it held.
+        self._stored: StoredText | None = None
         self._cookie: dict[str, Any] | None = None
         self._replaced_sid: str | None = None
         self._save_failed = False
@@ -160,7 +321,10 @@ class DynamoDBSessionInterface(SessionInterface):
             raise ValueError("secret must not be an empty list")
         self.cookie_name = cookie_name or ("connect.sid" if express else None)
         self.salt = salt
-        self._tagged = TaggedJSONSerializer()
+        #: Flask's tagged JSON serializer the session data goes through (not with ``express``);
+        #: register an app's own tags on it, as on Flask's cookie session interface.
+        self.serializer = TaggedJSONSerializer()
+        self._default_serializer: TaggedJSONSerializer | None = None
 
     # Cookies ----------------------------------------------------------------------------------
 
@@ -228,8 +392,37 @@ class DynamoDBSessionInterface(SessionInterface):
 
     # Serialization ----------------------------------------------------------------------------
 
-    def _dump_data(self, data: Mapping[str, Any]) -> str:
-        """The session's own data as stored text (without express's cookie object)."""
+    def _fast(self, app: Flask | None) -> DefaultJSONProvider | None:
+        """The app's JSON provider when the session is Flask's tagged JSON with the default tags
+        written by Flask's own provider, which the code above reads and writes; else None."""
+        if self.express:
+            return None
+        serializer = self.serializer
+        # A serializer found to have the default tags is taken for one while it has as many
+        # (``register`` adds to its order, ``force`` or not).
+        if (
+            serializer is not self._default_serializer
+            or len(serializer.order) != len(_DEFAULT_TAGS)
+            or len(serializer.tags) != len(_DEFAULT_TAG_CLASSES)
+        ):
+            if not _default_serializer(serializer):
+                return None
+            self._default_serializer = serializer
+        return _default_provider(app)
+
+    def _dump_value(self, value: Any, provider: DefaultJSONProvider) -> str:
+        """``value`` as Flask's tagged JSON, written by ``provider``."""
+        return json.dumps(
+            _tag(value),
+            separators=(",", ":"),
+            default=provider.default,
+            ensure_ascii=provider.ensure_ascii,
+            sort_keys=provider.sort_keys,
+        )
+
+    def _dump_data(self, data: Mapping[str, Any], app: Flask | None = None) -> str:
+        """The session's own data as stored text (without express's cookie object): what
+        ``self.serializer.dumps`` writes in ``app``."""
         if self.express:
             if "cookie" in data:
                 raise ValueError(
@@ -237,13 +430,24 @@ class DynamoDBSessionInterface(SessionInterface):
                 )
             data = {k: v for k, v in data.items() if k != _PERMANENT}
             return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        return self._tagged.dumps(dict(data))
+        data = dict(data)
+        provider = self._fast(app)
+        if provider is None:
+            return self.serializer.dumps(data)
+        return self._dump_value(data, provider)
 
-    def _load_data(self, text: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    def _load_data(
+        self, text: str, app: Flask | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
         """The session dict and express's cookie object, or None when the text is damaged."""
         try:
-            data = json.loads(text) if self.express else self._tagged.loads(text)
-        except (ValueError, TypeError, KeyError):
+            if self.express:
+                data = json.loads(text)
+            elif self._fast(app) is not None:
+                data = json.loads(text, object_hook=_untag)
+            else:
+                data = self.serializer.loads(text)
+        except (ValueError, TypeError, KeyError, AttributeError):
             return None
         if not isinstance(data, dict):
             return None
@@ -270,21 +474,49 @@ class DynamoDBSessionInterface(SessionInterface):
             except InvalidArgumentError:
                 record = None
             text = record.data if record is not None else None
-            loaded = self._load_data(text) if text is not None else None
+            if text is not None and self._fast(app) is not None:
+                session = self._open_stored(sid, text)
+                if session is not None:
+                    session._version = record.version
+                    return session
+            loaded = self._load_data(text, app) if text is not None else None
             if text is not None and loaded is not None:
                 data, cookie = loaded
+                # A session without express's cookie object is written back with one.
+                if not self.express or cookie is not None:
+                    # A copy of the data as loaded, to find changes on save (cheaper than
+                    # encoding on every save): marshal's, or failing that a second decoding.
+                    snapshot = _copy(data)
+                    if snapshot is None:
+                        again = self._load_data(text, app)
+                        snapshot = again[0] if again else None
+                else:
+                    snapshot = None
                 session = self.session_class(data, sid=sid)
                 session._cookie = cookie
                 session._version = record.version
-                # A session without express's cookie object is written back with one.
-                if not self.express or cookie is not None:
-                    # Decoding again is cheaper than encoding on every save to find changes.
-                    snapshot = self._load_data(text)
-                    session._snapshot = snapshot[0] if snapshot else None
+                session._snapshot = snapshot
                 return session
         # No cookie, a bad signature, or an id the store does not know: a new session with a
         # new id, never the one the client sent.
         return self.session_class(sid=self._new_sid(), new=True)
+
+    def _open_stored(self, sid: str, text: str) -> DynamoDBSession | None:
+        """The session ``text`` holds, decoded once, with what it takes to find its changes and
+        write them (see above); None when ``text`` is not a JSON object (the caller decodes it
+        as Flask does)."""
+        try:
+            parsed = parse(text, _scan)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        if parsed is None:
+            return None
+        data, spans = parsed
+        if len(data) == 1 and next(iter(data)) in _UNTAGS:
+            return None  # a tagged value as the whole session
+        session = self.session_class(data, sid=sid)
+        session._stored = StoredText(text, data, spans, _scan)
+        return session
 
     def regenerate(self, session: DynamoDBSession) -> None:
         """Gives ``session`` a new id, keeping its data; the old id is deleted on save."""
@@ -350,11 +582,10 @@ class DynamoDBSessionInterface(SessionInterface):
         now = _now()
         expires, cookie_expires = self._expiry(app, session, now)
         if session.new:
-            self._create(session, self._dump_data(session), expires)
+            self._create(session, self._dump_data(session, app), expires)
             if replaced is not None:
                 self._store.destroy(replaced)
-        elif self._changed(session):
-            text = self._dump_data(session)
+        elif (text := self._changed_text(app, session)) is not None:
             try:
                 saved = self._store.save(
                     sid,
@@ -376,6 +607,7 @@ class DynamoDBSessionInterface(SessionInterface):
                 response.vary.add("Cookie")
                 return
             session._snapshot = None
+            session._stored = None
             session._version = saved.version
         elif app.config.get("SESSION_REFRESH_EACH_REQUEST", True):
             if self._store.touch(sid, expires) == "not_found":
@@ -392,13 +624,55 @@ class DynamoDBSessionInterface(SessionInterface):
             response.vary.add("Cookie")
         session.new = False
 
-    def _changed(self, session: DynamoDBSession) -> bool:
+    def _changed_text(self, app: Flask, session: DynamoDBSession) -> str | None:
+        """The text to store when the session's data differs from what was loaded; else None."""
+        stored = session._stored
+        provider = self._fast(app)
+        if stored is None or provider is None:
+            return self._dump_data(session, app) if self._changed(app, session) else None
+        current = dict(session)
+        same = stored.unchanged(current)
+        if stored.all_unchanged(current, same):
+            return None
+        prints = stored.prints
+        changed = current.keys() != prints.keys()
+        if not changed:
+            # As Flask's values compare; after an assignment, also as stored text.
+            differing = [key for key in current if key not in same]
+            loaded = {key: stored.loaded(key) for key in differing}
+            changed = any(current[key] != loaded[key] for key in differing) or (
+                session.modified
+                and any(
+                    self._dump_value(current[key], provider)
+                    != self._dump_value(loaded[key], provider)
+                    for key in differing
+                )
+            )
+        if not changed and session.modified and not provider.sort_keys:
+            changed = list(current) != list(prints)  # the keys' order is part of the text
+        if not changed:
+            return None
+        text = None
+        if not (len(current) == 1 and next(iter(current)) in _TAG_KEYS):
+            keys = list(current)
+            if provider.sort_keys and all(type(key) is str for key in keys):
+                keys.sort()
+            text = stored.spliced(
+                current,
+                same,
+                keys,
+                encode_basestring_ascii if provider.ensure_ascii else encode_basestring,
+                lambda value: self._dump_value(value, provider),
+            )
+        return self._dump_data(current, app) if text is None else text
+
+    def _changed(self, app: Flask, session: DynamoDBSession) -> bool:
         """Whether the session's data differs from what was loaded."""
         snapshot = session._snapshot
         if snapshot is None or dict(session) != snapshot:
             return True
         # Equal as Python values; after an assignment, also as stored text (1 == 1.0 == True).
-        return session.modified and self._dump_data(session) != self._dump_data(snapshot)
+        return session.modified and self._dump_data(session, app) != self._dump_data(snapshot, app)
 
     def _expiry(
         self, app: Flask, session: DynamoDBSession, now: datetime

@@ -61,13 +61,15 @@ import json
 import secrets
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from json.scanner import make_scanner
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
 from starsessions import get_session_id
 from starsessions.stores.base import SessionStore
 
 from connect_dynamodb import ConflictError, InvalidArgumentError
+from connect_dynamodb.contrib._stored_text import parse
 
 if TYPE_CHECKING:
     from connect_dynamodb import AsyncSessionStore, UserSession
@@ -85,6 +87,8 @@ _LOAD_KEY = "connect_dynamodb"
 def _take_load(text: str) -> tuple[str, int | None, str | None]:
     """``text`` without the load ``read`` added to its ``__metadata__``, and that load's version
     and read token (None, None when it has none)."""
+    if _LOAD_KEY not in text:
+        return text, None, None
     try:
         value = json.loads(text)
     except ValueError:
@@ -118,8 +122,9 @@ def _with_load(text: str, version: int, token: str) -> bytes:
     return json.dumps(value).encode("utf-8")
 
 
-def _without_last_access(data: bytes | str) -> str | None:
-    """The session text with ``__metadata__.last_access`` left out, to compare two versions."""
+def _without_last_access(data: bytes | str) -> Any:
+    """The session (a dict) with ``__metadata__.last_access`` left out, or None when the text is
+    not a JSON object."""
     try:
         value = json.loads(data)
     except ValueError:
@@ -129,7 +134,135 @@ def _without_last_access(data: bytes | str) -> str | None:
     metadata = value.get("__metadata__")
     if isinstance(metadata, dict):
         value["__metadata__"] = {k: v for k, v in metadata.items() if k != "last_access"}
+    return value
+
+
+def _comparable(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+_METADATA = '"__metadata__": '
+_scan = make_scanner(json.JSONDecoder())
+
+
+def _split_metadata(text: str) -> tuple[str, dict[str, Any]] | None:
+    """starsessions' JSON text of a session cut before its ``__metadata__``, the last key of the
+    object as its default serializer writes it: the text before, and the metadata without
+    ``last_access``; None when the text does not end so."""
+    at = text.rfind(_METADATA)
+    if at <= 0 or not text.endswith("}"):
+        return None
+    try:
+        metadata = json.loads(text[at + len(_METADATA) : -1])
+    except ValueError:
+        return None
+    if not isinstance(metadata, dict):
+        return None
+    metadata.pop("last_access", None)
+    return text[:at], metadata
+
+
+def _same_values(old: Any, new: Any, previous: str, text: str) -> bool:
+    """Whether ``old`` and ``new`` (decoded from ``previous`` and ``text``) are the same JSON
+    text once written with sorted keys. Values that differ as Python values differ so too (a
+    NaN aside, the one value unequal to itself), so only equal ones are written out."""
+    if old != new and "NaN" not in previous and "NaN" not in text:
+        return False
+    return _comparable(old) == _comparable(new)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of ``a`` and ``b`` (by halves, in C)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+# Where the text of each value of a session's data lies in the session's text (the metadata's
+# left out), for a text this store wrote.
+Spans = dict[str, tuple[int, int]]
+
+
+def _one_value_changed(
+    previous: str, old: str, text: str, new: str, spans: Spans | None
+) -> tuple[bool, Spans] | None:
+    """For the texts ``old`` and ``new`` of the data before the metadata of the sessions
+    ``previous`` and ``text`` (which differ), when all they differ in lies within one value of
+    the session: whether that value is the same in both (the only value decoded from
+    ``previous``), and the spans of ``text``; None when that is not so. With the ``spans`` of
+    ``previous``, only that value is decoded from ``text`` too; without, all of ``text``."""
+    start = _common_prefix(old, new)
+    common_end = _common_prefix(old[start:][::-1], new[start:][::-1])
+    old_end = len(old) - common_end  # they differ in old[start:old_end] and new[start:new_end]
+    shift = len(new) - len(old)
+    try:
+        if spans is None:
+            parsed = parse(text, _scan)
+            if parsed is None:
+                return None
+            data, found = parsed
+            found.pop("__metadata__", None)
+            for key, (first, last) in found.items():  # where they lie in text
+                if last < start:
+                    continue
+                if first > start or last - shift < old_end:
+                    return None
+                before, end = _scan(previous, first)
+                if end != last - shift:
+                    return None
+                return _same_values(before, data[key], previous, text), found
+            return None
+        for key, (first, last) in spans.items():  # where they lie in previous
+            if last < start:
+                continue
+            if first > start or last < old_end:
+                return None
+            value, end = _scan(text, first)
+            if end != last + shift:
+                return None
+            before, end = _scan(previous, first)
+            if end != last:
+                return None
+            moved = {
+                k: span if span[0] < first else (span[0] + shift, span[1] + shift)
+                for k, span in spans.items()
+            }
+            moved[key] = (first, last + shift)
+            return _same_values(before, value, previous, text), moved
+    except (ValueError, StopIteration):
+        return None
+    return None
+
+
+def _unchanged(previous: str, text: str, spans: Spans | None) -> tuple[bool, Spans | None]:
+    """Whether the session ``text`` holds the same JSON object as ``previous`` but for
+    ``__metadata__.last_access`` (the same text once both are parsed, that key is left out and
+    both are written with sorted keys); and the spans of ``text`` when they are known (from the
+    ``spans`` of ``previous``, or found on the way).
+
+    Usually ``text`` is ``previous`` written again by starsessions with a new ``last_access``:
+    the two texts agree up to the metadata, which is parsed alone. When they differ within one
+    value of the session, that value is decoded from both; otherwise both sessions are."""
+    before, after = _split_metadata(previous), _split_metadata(text)
+    if before is not None and after is not None:
+        # The text before the metadata, whose value is a complete JSON object, is valid where
+        # the previous one is: the rest of both is compared as text.
+        same_metadata = _comparable(before[1]) == _comparable(after[1])
+        if before[0] == after[0]:
+            return same_metadata, spans
+        found = _one_value_changed(previous, before[0], text, after[0], spans)
+        if found is not None:
+            return same_metadata and found[0], found[1]
+    old = _without_last_access(previous)
+    new = _without_last_access(text)
+    if old is None or new is None:
+        return False, None
+    return _same_values(old, new, previous, text), None
 
 
 def _new_session_id() -> str:
@@ -168,15 +301,15 @@ class DynamoDBStore(SessionStore):
         self.gc_ttl = gc_ttl
         self.remember = remember
         self.skip_unchanged = skip_unchanged
-        # Sessions found by read() or written here: id -> their text without last_access
-        # (None when it is not comparable).
-        self._read: OrderedDict[str, str | None] = OrderedDict()
+        # Sessions found by read() or written here: id -> their text as stored, and where its
+        # values lie in it when this store wrote that text (else None).
+        self._read: OrderedDict[str, tuple[str, Spans | None]] = OrderedDict()
         # With merge on, the version each request's last save wrote, by the token of the
         # request's read: a second save of that request starts from it.
         self._saved: OrderedDict[str, int] = OrderedDict()
 
-    def _note(self, session_id: str, comparable: str | None) -> None:
-        self._read[session_id] = comparable
+    def _note(self, session_id: str, text: str, spans: Spans | None = None) -> None:
+        self._read[session_id] = (text, spans)
         self._read.move_to_end(session_id)
         while len(self._read) > self.remember:
             self._read.popitem(last=False)
@@ -200,7 +333,10 @@ class DynamoDBStore(SessionStore):
         if record is None:
             self._forget(session_id)
             return b""
-        self._note(session_id, _without_last_access(record.data))
+        noted = self._read.get(session_id)
+        # The text this store last wrote, read back: where its values lie is known still.
+        spans = noted[1] if noted is not None and noted[0] == record.data else None
+        self._note(session_id, record.data, spans)
         if record.version is None:
             return record.data.encode("utf-8")
         return _with_load(record.data, record.version, secrets.token_urlsafe(12))
@@ -215,10 +351,14 @@ class DynamoDBStore(SessionStore):
         text, loaded, token = _take_load(text)
         if token is not None and token in self._saved:
             loaded = self._saved[token]  # this request saved before: its next base
-        comparable = _without_last_access(text)
         if session_id in self._read:
-            previous = self._read[session_id]
-            if self.skip_unchanged and comparable is not None and previous == comparable:
+            previous, spans = self._read[session_id]
+            unchanged = False
+            if self.skip_unchanged:
+                unchanged, spans = _unchanged(previous, text, spans)
+            else:
+                spans = None
+            if unchanged:
                 if await self._store.touch(session_id, expires) == "not_found":
                     self._forget(session_id)  # deleted or expired since it was read: stays so
                 return session_id
@@ -235,7 +375,7 @@ class DynamoDBStore(SessionStore):
                 # written back.
                 self._forget(session_id)
                 return session_id
-            self._note(session_id, comparable)
+            self._note(session_id, text, spans)
             self._saved_by(token, saved.version)
             return session_id
         # A new session, or an id this store did not find (an unknown or expired id from a
@@ -248,7 +388,7 @@ class DynamoDBStore(SessionStore):
                 if attempt == _CREATE_ATTEMPTS - 1:
                     raise
                 continue
-            self._note(new_id, comparable)
+            self._note(new_id, text)
             self._saved_by(token, saved.version)
             return new_id
         raise AssertionError("unreachable")  # pragma: no cover

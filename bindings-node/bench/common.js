@@ -1,0 +1,206 @@
+'use strict'
+// What the Node benchmarks share: the knobs, medians, the ~1 KB session they store, DynamoDB
+// Local's tables, the release addon check, and the JSON results file (`BENCH_OUT`).
+//
+// A results file is `$BENCH_OUT/<bench>.json`: { bench, title, machine, date, method, baseline,
+// stores, figures: [{ scenario, store, metric, median, runs }], targets, notes }. Without
+// BENCH_OUT nothing is written.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+
+// The AWS SDK warns on Node 20 that later releases will need Node 22: noise in a bench table.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
+const region = process.env.AWS_REGION || 'us-east-1'
+const accessKeyId = process.env.AWS_ACCESS_KEY_ID || 'localtest'
+const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY || 'localtest'
+const MAX_AGE_MS = 3600_000
+
+/** A positive integer knob from the environment. */
+const int = (name, fallback) => {
+  const v = Number(process.env[name])
+  return Number.isInteger(v) && v > 0 ? v : fallback
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const fmt = (x, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : String(x))
+
+/** DynamoDB Local's URL, set by scripts/dynamodb-local.sh; exits when missing. */
+function dynamodbEndpoint() {
+  const endpoint = process.env.DYNAMODB_ENDPOINT
+  if (!endpoint) {
+    console.error('DYNAMODB_ENDPOINT is not set: run `make bench` (or scripts/bench.sh), which starts DynamoDB Local')
+    process.exit(2)
+  }
+  return endpoint
+}
+
+function rawClient(url) {
+  const { DynamoDBClient } = require('@aws-sdk/client-dynamodb')
+  // A fresh credentials object for every client: the SDK mutates it.
+  return new DynamoDBClient({ endpoint: url, region, credentials: { accessKeyId, secretAccessKey } })
+}
+
+/** Creates a table keyed on `id`, as both this package and connect-dynamodb 3.x expect. */
+async function createTable(endpoint, name) {
+  const { CreateTableCommand } = require('@aws-sdk/client-dynamodb')
+  const client = rawClient(endpoint)
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  )
+  client.destroy()
+}
+
+/** A signed-in user's session data, about 1 KB of JSON with the cookie. */
+function profile(i) {
+  return {
+    id: `user-${String(i).padStart(6, '0')}`,
+    name: 'Ada Lovelace',
+    email: `ada.lovelace+${i}@example.com`,
+    roles: ['reader', 'editor', 'billing-viewer'],
+    locale: 'en-GB',
+    timezone: 'Europe/London',
+    preferences: {
+      theme: 'dark',
+      density: 'compact',
+      newsletter: true,
+      notifications: { email: true, sms: false, push: true },
+    },
+    csrfSecret: 'Qm9vdHN0cmFwLWJlbmNoLXNlY3JldC0xMjM0NTY3ODkw',
+    cart: Array.from({ length: 4 }, (_, k) => ({
+      sku: `SKU-${1000 + k}`,
+      title: `Analytical Engine part ${k}`,
+      qty: k + 1,
+      priceCents: 1999 + k * 250,
+    })),
+    recentlyViewed: Array.from({ length: 8 }, (_, k) => `/products/${4000 + k * 7}`),
+    lastLogin: '2025-01-01T12:00:00.000Z',
+  }
+}
+
+/**
+ * The release addon this process loads: scripts/bench.sh points NAPI_RS_NATIVE_LIBRARY_PATH at
+ * a private copy of the release build. Without it `require('..')` would load
+ * bindings-node/*.node, a debug build after `make test`, whose CPU figures mean nothing: so
+ * `strict` refuses to run without it.
+ */
+function releaseAddon({ strict }) {
+  const addon = process.env.NAPI_RS_NATIVE_LIBRARY_PATH
+  if (!addon) {
+    const msg = 'NAPI_RS_NATIVE_LIBRARY_PATH is not set: run scripts/bench.sh, which builds and loads the release addon'
+    if (strict) {
+      console.error(msg)
+      process.exit(2)
+    }
+    return { addon: path.join(__dirname, '..', 'connect-dynamodb.linux-x64-gnu.node'), warning: msg }
+  }
+  const mib = fs.statSync(addon).size / 2 ** 20
+  if (mib > 100) {
+    const msg = `${addon} (${fmt(mib, 1)} MiB) looks like a debug build`
+    if (strict) {
+      console.error(msg)
+      process.exit(2)
+    }
+    return { addon, mib, warning: msg }
+  }
+  return { addon, mib }
+}
+
+/** The first line of a command's output, or null when it cannot run. */
+function firstLine(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
+      .split('\n')[0]
+      .trim()
+  } catch {
+    return null
+  }
+}
+
+/** The machine block of a results file, from the OS. */
+function machine(extraRuntimes = {}) {
+  let cpu = null
+  try {
+    cpu =
+      fs
+        .readFileSync('/proc/cpuinfo', 'utf8')
+        .match(/^model name\s*:\s*(.+)$/m)?.[1]
+        .trim() ?? null
+  } catch {
+    // not Linux
+  }
+  cpu ??= os.cpus()[0]?.model ?? null
+  const version = (line) => line?.match(/\d+\.\d+(\.\d+)?/)?.[0] ?? null
+  return {
+    cpu,
+    cores: os.cpus().length,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    runtimes: {
+      node: process.version,
+      python: version(firstLine('python3', ['-V'])),
+      rustc: version(firstLine('rustc', ['-V'])),
+      ...extraRuntimes,
+    },
+  }
+}
+
+/** DynamoDB Local's version, as scripts/dynamodb-local.sh runs it (null when unknown). */
+function dynamodbLocalVersion() {
+  try {
+    const script = fs.readFileSync(path.join(__dirname, '..', '..', 'scripts', 'dynamodb-local.sh'), 'utf8')
+    return script.match(/^jar_version=(\S+)$/m)?.[1] ?? null
+  } catch {
+    return null
+  }
+}
+
+/** A figure of a results file: the median of `runs`. */
+function figure(scenario, store, metric, runs) {
+  return { scenario, store, metric, median: median(runs), runs }
+}
+
+/** Writes `$BENCH_OUT/<result.bench>.json` when BENCH_OUT is set; returns the path or null. */
+function writeResult(result) {
+  const dir = process.env.BENCH_OUT
+  if (!dir) return null
+  fs.mkdirSync(dir, { recursive: true })
+  const file = path.join(dir, `${result.bench}.json`)
+  fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`)
+  return file
+}
+
+/** The date of a results file: UTC, to the second. */
+const isoDate = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+
+module.exports = {
+  region,
+  accessKeyId,
+  secretAccessKey,
+  MAX_AGE_MS,
+  int,
+  median,
+  fmt,
+  dynamodbEndpoint,
+  rawClient,
+  createTable,
+  profile,
+  releaseAddon,
+  machine,
+  dynamodbLocalVersion,
+  figure,
+  writeResult,
+  isoDate,
+}
