@@ -53,6 +53,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(error::error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(options::_config_fields, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    // Before the interpreter finalizes, runtime threads leave Python (runtime::exit_guard).
+    let before_exit = pyo3::types::PyCFunction::new_closure(py, None, None, |args, _kwargs| {
+        args.py().detach(runtime::exit_guard::before_exit);
+    })?;
+    py.import("atexit")?
+        .call_method1("register", (before_exit,))?;
     m.add_function(wrap_pyfunction!(_panic_async_for_tests, m)?)?;
     Ok(())
 }

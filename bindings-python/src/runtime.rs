@@ -51,7 +51,66 @@ impl Runtime for ForkSafeRuntime {
     where
         F: FnOnce() + Send + 'static,
     {
-        spawn_handle().spawn_blocking(f)
+        // pyo3-async-runtimes hands an awaited call's result to its asyncio future here, on a
+        // runtime thread that takes the GIL: counted, so that the interpreter's exit waits for
+        // it (see `before_exit`).
+        spawn_handle().spawn_blocking(|| exit_guard::run(f))
+    }
+}
+
+/// The interpreter must not finalize while a runtime thread is inside Python: a thread that
+/// gives the GIL up for a moment there (asyncio's `call_soon_threadsafe` writes to the event
+/// loop's socket) and takes it back during finalization crashes the process. A program that
+/// exits right after awaiting a store call met this. `before_exit`, registered with `atexit`
+/// when the module loads, lets such a thread finish (for up to a second, the GIL released) and
+/// from then on drops what runtime threads would hand to Python.
+pub(crate) mod exit_guard {
+    use std::sync::{Condvar, Mutex, PoisonError};
+    use std::time::Duration;
+
+    struct State {
+        exiting: bool,
+        inside: usize,
+    }
+
+    static STATE: Mutex<State> = Mutex::new(State {
+        exiting: false,
+        inside: 0,
+    });
+    static LEFT: Condvar = Condvar::new();
+
+    /// Runs `f`, which takes the GIL, unless the interpreter is exiting (then `f` is dropped:
+    /// its asyncio future will never be awaited).
+    pub(crate) fn run(f: impl FnOnce()) {
+        {
+            let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
+            if state.exiting {
+                return;
+            }
+            state.inside += 1;
+        }
+        // Counted out even should `f` panic (the runtime catches it).
+        struct Out;
+        impl Drop for Out {
+            fn drop(&mut self) {
+                let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
+                state.inside -= 1;
+                LEFT.notify_all();
+            }
+        }
+        let _out = Out;
+        f();
+    }
+
+    /// Called by `atexit`, with the GIL released: no runtime thread enters Python any more, and
+    /// those inside are waited for, up to a second.
+    pub(crate) fn before_exit() {
+        let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
+        state.exiting = true;
+        let (state, _) = LEFT
+            .wait_timeout_while(state, Duration::from_secs(1), |s| s.inside > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        drop(state);
     }
 }
 

@@ -14,6 +14,7 @@ from connect_dynamodb import (
     ConflictError,
     InvalidArgumentError,
     ReapReport,
+    SessionStore,
     StoredSession,
     _native,
 )
@@ -253,3 +254,32 @@ def test_a_loop_that_ends_with_calls_in_flight_ends_quietly(
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err
     assert "Event loop is closed" not in captured.err
+
+
+def test_a_program_exiting_right_after_awaiting_a_call_exits_cleanly(
+    endpoint: str, table_name: str, store_factory: Callable[..., SessionStore]
+) -> None:
+    # A runtime thread hands each result to asyncio holding the GIL; the interpreter's exit
+    # waits for it. Without that, a program that ends right after its last await crashed now
+    # and then (a fatal error in PyGILState_Release while finalizing): many short programs.
+    import subprocess
+    import sys
+
+    store_factory().set("a", '{"n": 1}', time.time() + 3600)
+    program = (
+        "import asyncio\n"
+        "from connect_dynamodb import AsyncSessionStore\n"
+        "async def main():\n"
+        f"    store = AsyncSessionStore(table={table_name!r}, endpoint={endpoint!r})\n"
+        "    for _ in range(20):\n"
+        "        assert (await store.get('a')).data == '{\"n\": 1}'\n"
+        "asyncio.run(main())\n"
+    )
+    for _ in range(12):
+        runs = [
+            subprocess.Popen([sys.executable, "-c", program], stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        for run in runs:
+            _, err = run.communicate(timeout=60)
+            assert run.returncode == 0, err
