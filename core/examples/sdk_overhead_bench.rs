@@ -21,7 +21,7 @@
 //! so it counts the SDK's request signing, HTTP and JSON work; DynamoDB Local runs in another
 //! process and is not counted. Batches of the bare call and the store's are interleaved (bare
 //! first in even rounds, the store first in odd ones) and the median batch is reported.
-//! Knobs: BENCH_ROUNDS (default 9), BENCH_OPS (calls per batch, default 200). With BENCH_OUT
+//! Knobs: BENCH_ROUNDS (default 15), BENCH_OPS (calls per batch, default 300). With BENCH_OUT
 //! set, the figures are also written to `$BENCH_OUT/core.json`.
 
 #![allow(clippy::print_stdout)]
@@ -202,8 +202,8 @@ fn measure(shape: Shape, table: &str, text: &str, rounds: usize, ops: usize) -> 
 }
 
 fn main() {
-    let rounds = knob("BENCH_ROUNDS", 9).max(1);
-    let ops = knob("BENCH_OPS", 200).max(1);
+    let rounds = knob("BENCH_ROUNDS", 15).max(1);
+    let ops = knob("BENCH_OPS", 300).max(1);
     let table = format!("bench-sdk-overhead-{}", std::process::id());
     let text = shop::cart_session(1024);
 
