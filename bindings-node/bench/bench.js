@@ -19,7 +19,6 @@ const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
 const { execFile } = require('node:child_process')
-const express = require('express')
 const { countingProxy: proxyTo } = require('../test/counting-proxy')
 const session = require('express-session')
 // Sets AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED before the SDK loads.
@@ -34,7 +33,7 @@ const PEER_VERSION = require(path.join(peerDir, 'package.json')).version
 const PeerStore = require(peerDir)(session)
 
 const endpoint = common.dynamodbEndpoint()
-const { region, accessKeyId, secretAccessKey, int, median, fmt, profile, rawClient, MAX_AGE_MS } = common
+const { region, accessKeyId, secretAccessKey, int, median, fmt, rawClient } = common
 const VIEWS = int('BENCH_VIEWS', 200)
 const GETS = int('BENCH_GETS', 1000)
 const CPU_ROUNDS = int('BENCH_CPU_ROUNDS', 5)
@@ -86,39 +85,6 @@ function makeStores(url, tables) {
     ours: new OursStore({ table: tables.ours, endpoint: url, region, accessKeyId, secretAccessKey, initialized: true }),
     peer: new PeerStore({ table: tables.peer, client: rawClient(url), initialized: true }),
   }
-}
-
-/** The app of the page-view and load benchmarks. */
-function makeApp(store) {
-  const app = express()
-  app.use(
-    session({
-      store,
-      secret: 'connect-dynamodb bench secret',
-      resave: false,
-      saveUninitialized: false,
-      cookie: { maxAge: MAX_AGE_MS },
-    }),
-  )
-  let next = 0
-  app.post('/login', (req, res) => {
-    req.session.user = profile(next++)
-    req.session.views = 0
-    res.send('signed in')
-  })
-  // Read-only: only reads req.session.
-  app.get('/view', (req, res) => {
-    const user = req.session.user
-    if (!user) return res.status(401).send('sign in first')
-    res.send(`hello ${user.name} (${user.cart.length} items in the cart)`)
-  })
-  // Writing: changes the session on every request.
-  app.get('/count', (req, res) => {
-    if (!req.session.user) return res.status(401).send('sign in first')
-    req.session.views = (req.session.views || 0) + 1
-    res.send(`view ${req.session.views}`)
-  })
-  return app
 }
 
 async function listen(app) {
@@ -176,7 +142,7 @@ async function requestsPerView(tables) {
   const stores = makeStores(proxy.url, tables)
   const out = {}
   for (const which of ['ours', 'peer']) {
-    const { server, url } = await listen(makeApp(stores[which]))
+    const { server, url } = await listen(common.sessionApp(stores[which]))
     const cookie = await login(url)
     // Every view is counted, from the first one after signing in.
     proxy.reset()
@@ -196,21 +162,6 @@ async function requestsPerView(tables) {
 // ---------------------------------------------------------------------------------------------
 // 2. CPU per store get
 
-/** The session the CPU benchmark reads: about 1 KB of JSON, as an app with a user keeps. */
-function cpuSession() {
-  return {
-    cookie: {
-      originalMaxAge: MAX_AGE_MS,
-      expires: new Date(Date.now() + MAX_AGE_MS),
-      secure: false,
-      httpOnly: true,
-      path: '/',
-    },
-    user: profile(42),
-    views: 7,
-  }
-}
-
 /**
  * One round in a process of its own (`bench.js --cpu-child ours|peer TABLE`): the process holds
  * one store only, so neither store's garbage or compiled code weighs on the other's figure.
@@ -224,7 +175,7 @@ async function cpuChild(which, table) {
       ? (id) => store.get(id)
       : (id) => new Promise((resolve, reject) => store.get(id, (err, v) => (err ? reject(err) : resolve(v))))
   const sid = 'cpu-bench-session'
-  const sess = cpuSession()
+  const sess = common.storedSession(42, 7)
   await new Promise((resolve, reject) => store.set(sid, sess, (err) => (err ? reject(err) : resolve())))
   const got = await get(sid)
   if (!got?.user || got.user.id !== sess.user.id) throw new Error(`${which}: get did not return the session`)
@@ -302,7 +253,7 @@ async function throughput(tables) {
   const stores = makeStores(endpoint, tables)
   const apps = {}
   for (const which of ['ours', 'peer']) {
-    const { server, url } = await listen(makeApp(stores[which]))
+    const { server, url } = await listen(common.sessionApp(stores[which]))
     const cookies = []
     for (let i = 0; i < CONNECTIONS; i++) cookies.push(await login(url))
     apps[which] = { server, url, cookies }

@@ -91,6 +91,62 @@ function profile(i) {
 }
 
 /**
+ * A stored express-session session of user `i`: the cookie express-session keeps and the
+ * profile, about 1 KB of JSON.
+ */
+function storedSession(i, views) {
+  return {
+    cookie: {
+      originalMaxAge: MAX_AGE_MS,
+      expires: new Date(Date.now() + MAX_AGE_MS),
+      secure: false,
+      httpOnly: true,
+      path: '/',
+    },
+    user: profile(i),
+    views,
+  }
+}
+
+/**
+ * The express 5 + express-session app every Node bench serves: POST /login signs a user in
+ * (a ~1 KB session), GET /view only reads the session, GET /count changes it on every request.
+ */
+function sessionApp(store) {
+  const express = require('express')
+  const session = require('express-session')
+  const app = express()
+  app.use(
+    session({
+      store,
+      secret: 'connect-dynamodb bench secret',
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: MAX_AGE_MS },
+    }),
+  )
+  let next = 0
+  app.post('/login', (req, res) => {
+    req.session.user = profile(next++)
+    req.session.views = 0
+    res.send('signed in')
+  })
+  // Read-only: only reads req.session.
+  app.get('/view', (req, res) => {
+    const user = req.session.user
+    if (!user) return res.status(401).send('sign in first')
+    res.send(`hello ${user.name} (${user.cart.length} items in the cart)`)
+  })
+  // Writing: changes the session on every request.
+  app.get('/count', (req, res) => {
+    if (!req.session.user) return res.status(401).send('sign in first')
+    req.session.views = (req.session.views || 0) + 1
+    res.send(`view ${req.session.views}`)
+  })
+  return app
+}
+
+/**
  * The release addon this process loads: scripts/bench.sh points NAPI_RS_NATIVE_LIBRARY_PATH at
  * a private copy of the release build. Without it `require('..')` would load
  * bindings-node/*.node, a debug build after `make test`, whose CPU figures mean nothing: so
@@ -197,6 +253,8 @@ module.exports = {
   rawClient,
   createTable,
   profile,
+  storedSession,
+  sessionApp,
   releaseAddon,
   machine,
   dynamodbLocalVersion,

@@ -35,7 +35,7 @@ const http = require('node:http')
 const path = require('node:path')
 const common = require('./common')
 
-const { int, median, fmt, MAX_AGE_MS } = common
+const { int, median, fmt } = common
 
 // Ours by path: this package is itself named connect-dynamodb, and Node resolves a package's
 // own name to the package itself (self-reference through "exports"), so
@@ -95,40 +95,11 @@ async function makeStore(key, session) {
 }
 
 async function appMain(key) {
-  const express = require('express')
   const session = require('express-session')
   // The parent going away ends this app, even while it still connects to its store.
   process.on('disconnect', () => process.exit(0))
   const store = await makeStore(key, session)
-  const app = express()
-  app.use(
-    session({
-      store,
-      secret: 'connect-dynamodb bench secret',
-      resave: false,
-      saveUninitialized: false,
-      rolling: false,
-      cookie: { maxAge: MAX_AGE_MS },
-    }),
-  )
-  let next = 0
-  app.post('/login', (req, res) => {
-    req.session.user = common.profile(next++)
-    req.session.views = 0
-    res.send('signed in')
-  })
-  // Read-only: only reads req.session.
-  app.get('/view', (req, res) => {
-    const user = req.session.user
-    if (!user) return res.status(401).send('sign in first')
-    res.send(`hello ${user.name} (${user.cart.length} items in the cart)`)
-  })
-  // Writing: changes the session on every request.
-  app.get('/count', (req, res) => {
-    if (!req.session.user) return res.status(401).send('sign in first')
-    req.session.views = (req.session.views || 0) + 1
-    res.send(`view ${req.session.views}`)
-  })
+  const app = common.sessionApp(store)
   const server = http.createServer(app)
   // The client's connection stays open while the other stores are measured.
   server.keepAliveTimeout = 600_000

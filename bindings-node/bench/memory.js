@@ -15,7 +15,7 @@
 
 const common = require('./common')
 
-const { int, fmt, MAX_AGE_MS } = common
+const { int, fmt } = common
 
 const WARMUP = int('BENCH_MEMORY_WARMUP', 10_000)
 const CALLS = int('BENCH_MEMORY_CALLS', 100_000)
@@ -35,20 +35,6 @@ function random(seed) {
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function session(i, version) {
-  return {
-    cookie: {
-      originalMaxAge: MAX_AGE_MS,
-      expires: new Date(Date.now() + MAX_AGE_MS),
-      secure: false,
-      httpOnly: true,
-      path: '/',
-    },
-    user: common.profile(i),
-    views: version,
   }
 }
 
@@ -93,7 +79,7 @@ async function main() {
   })
   const sid = (i) => `memory-bench-${String(i).padStart(6, '0')}`
   const versions = new Array(SESSIONS).fill(0)
-  await store.set(sid(0), session(0, 0))
+  await store.set(sid(0), common.storedSession(0, 0))
   const idle = reading()
   log(
     `    idle (store made, one call done): RSS ${fmt(idle.rss, 1)} MiB (JS heap ${fmt(idle.heapUsed, 1)}, external ${fmt(idle.external, 1)})`,
@@ -116,10 +102,10 @@ async function main() {
         } else if (r < 0.8) {
           counts.set += 1
           versions[i] += 1
-          await store.set(sid(i), session(i, versions[i]))
+          await store.set(sid(i), common.storedSession(i, versions[i]))
         } else {
           counts.touch += 1
-          await store.touch(sid(i), session(i, versions[i]))
+          await store.touch(sid(i), common.storedSession(i, versions[i]))
         }
       }
     }
@@ -135,7 +121,7 @@ async function main() {
       while (next < seeded) {
         const i = next++
         counts.set += 1
-        await store.set(sid(i), session(i, versions[i]))
+        await store.set(sid(i), common.storedSession(i, versions[i]))
       }
     }
     await Promise.all(Array.from({ length: CONCURRENCY }, worker))

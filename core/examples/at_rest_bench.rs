@@ -175,13 +175,7 @@ async fn run(rounds: usize, ops: usize) {
             text.len()
         ));
     }
-    stores[0]
-        .client()
-        .delete_table()
-        .table_name(&table)
-        .send()
-        .await
-        .expect("delete table");
+    bench_common::delete_table(&stores[0], &table).await;
 
     write_results(&json!({
         "bench": "at-rest",

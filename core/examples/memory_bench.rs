@@ -139,13 +139,7 @@ fn main() {
         }
         let wall = wall.elapsed();
         let after = rss_mib();
-        mix.store
-            .client()
-            .delete_table()
-            .table_name(&table)
-            .send()
-            .await
-            .expect("delete table");
+        bench_common::delete_table(&mix.store, &table).await;
         (idle, after_warmup, after, cpu_runs, wall)
     });
     let peak = max_rss_mib();

@@ -259,13 +259,7 @@ fn main() {
         let store = SessionStore::connect(local_config(&table).build().expect("config"))
             .await
             .expect("store");
-        store
-            .client()
-            .delete_table()
-            .table_name(&table)
-            .send()
-            .await
-            .expect("delete table");
+        bench_common::delete_table(&store, &table).await;
     });
 
     let results: Value = json!({

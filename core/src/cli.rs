@@ -30,6 +30,7 @@ use crate::config::{
     Billing, Config, ConfigField, DEFAULT_HASH_KEY, DEFAULT_PREFIX, DEFAULT_TABLE, FirstUse,
 };
 use crate::error::{Error, ErrorKind};
+use crate::expiry;
 use crate::item::{self, ATTR_ENDED, ATTR_EXPIRES, ATTR_SESS, ATTR_USER, USER_INDEX};
 use crate::store::{PageSink, Projection, SessionStore, stored_len};
 use crate::table::USER_INDEX_PROJECTION;
@@ -922,7 +923,7 @@ impl Stats {
         let ends = |pick: fn((f64, f64)) -> f64| {
             range.map(|r| {
                 let at = pick(r).floor() as i64;
-                (at, iso8601(at))
+                (at, expiry::iso8601(at))
             })
         };
         let (oldest, newest) = (ends(|r| r.0), ends(|r| r.1));
@@ -964,28 +965,6 @@ fn size_label(bytes: u64) -> String {
     } else {
         format!("{bytes} B")
     }
-}
-
-/// `epoch` seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC, proleptic Gregorian).
-fn iso8601(epoch: i64) -> String {
-    let days = epoch.div_euclid(86_400);
-    let secs = epoch.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
 }
 
 #[derive(Default)]
@@ -1457,15 +1436,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn iso8601_dates() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(iso8601(-1), "1969-12-31T23:59:59Z");
-        assert_eq!(iso8601(253_402_300_799), "9999-12-31T23:59:59Z");
-    }
-
     fn item(pairs: &[(&str, AttributeValue)]) -> std::collections::HashMap<String, AttributeValue> {
         pairs
             .iter()
@@ -1518,7 +1488,7 @@ mod tests {
         let json = done.json.expect("valid in this test");
         assert_eq!(
             json["oldest"],
-            json!({ "at": iso8601(500), "epoch": 500, "by": "created" })
+            json!({ "at": expiry::iso8601(500), "epoch": 500, "by": "created" })
         );
         assert_eq!(json["newest"]["epoch"], 700);
         assert_eq!(

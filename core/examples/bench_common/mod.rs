@@ -148,23 +148,7 @@ pub fn now_iso() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    connect_dynamodb_core::expiry::iso8601(secs)
 }
 
 /// Writes `results` to `$BENCH_OUT/<bench>.json` when BENCH_OUT is set (`make bench` sets it);
@@ -179,4 +163,15 @@ pub fn write_results(results: &Value) {
     let text = serde_json::to_string_pretty(results).expect("JSON");
     std::fs::write(&path, text + "\n").expect("write the results");
     println!("results written to {}", path.display());
+}
+
+/// Deletes the bench's table once its figures are taken.
+pub async fn delete_table(store: &connect_dynamodb_core::SessionStore, table: &str) {
+    store
+        .client()
+        .delete_table()
+        .table_name(table)
+        .send()
+        .await
+        .expect("delete table");
 }
