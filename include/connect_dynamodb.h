@@ -24,7 +24,11 @@
  *   or invalid arguments give CDYN_ERR_INVALID_ARGUMENT, and a panic inside the library is
  *   caught and reported as CDYN_ERR_INTERNAL. Nothing aborts the process.
  * - Threads: a store may be used from many threads at once. Blocking calls block only the
- *   calling thread; the library runs its own small thread pool, started on first use.
+ *   calling thread; the library runs its own small thread pool, started on first use. A
+ *   blocking call runs on the calling thread itself: it sends the request and waits for the
+ *   answer there, over connections of that thread. cdyn_store_free closes those of the
+ *   thread that frees the store; another thread's close at its next blocking call, or when
+ *   it ends.
  * - fork(): a child may keep using the stores and configurations of its parent. The first
  *   call in the child starts a new thread pool and new connections for it (those of the
  *   parent are left untouched), so calls in the child work and never hang. Non-blocking calls
@@ -998,7 +1002,10 @@ const char *cdyn_version(void);
 cdyn_status cdyn_store_new(const cdyn_config *config, cdyn_store **store, cdyn_error **error);
 
 // Frees a store: stops its background reaper and closes its connections once the pending
-// non-blocking calls on it have completed. `cdyn_store_free(NULL)` does nothing.
+// non-blocking calls on it have completed. (Blocking calls run over connections of the calling
+// thread: those of this thread close now, another thread's at its next blocking call, or when
+// it ends.)
+// `cdyn_store_free(NULL)` does nothing.
 //
 // Ownership: takes `store`, which must not be used afterwards.
 // Thread safety: not while another thread is inside a call on `store` (pending non-blocking

@@ -149,16 +149,49 @@ where
     T: Send,
     Fut: Future<Output = T> + Send,
 {
-    let handle = handle()?;
-    let mut future = std::pin::pin!(future);
+    drive(py, future, Some(handle()?))
+}
+
+/// [`wait`], with `future` run on the calling thread's own runtime
+/// (`connect_dynamodb_runtime::block_here`): for a call on the thread's store
+/// (`ProcessStore::thread_store`), which then wakes no other thread.
+pub(crate) fn wait_here<T, Fut>(py: Python<'_>, future: Fut) -> PyResult<T>
+where
+    T: Send,
+    Fut: Future<Output = T> + Send,
+{
+    drive(py, future, None)
+}
+
+/// Drives `future` on `runtime`, or on the calling thread's own runtime when `None`.
+fn drive<T, Fut>(py: Python<'_>, future: Fut, runtime: Option<Handle>) -> PyResult<T>
+where
+    T: Send,
+    Fut: Future<Output = T> + Send,
+{
+    let mut future = Box::pin(future);
     loop {
         let step = py.detach(|| {
             // The timer is made inside the runtime: it needs the runtime's time driver.
-            handle.block_on(async { tokio::time::timeout(SIGNAL_CHECK, future.as_mut()).await })
+            let step = async { tokio::time::timeout(SIGNAL_CHECK, future.as_mut()).await };
+            match &runtime {
+                Some(handle) => Ok(handle.block_on(step)),
+                None => connect_dynamodb_runtime::block_here(step),
+            }
         });
-        match step {
+        match step.map_err(StoreError::from)? {
             Ok(value) => return Ok(value),
-            Err(_elapsed) => py.check_signals()?,
+            Err(_elapsed) => {
+                if let Err(raised) = py.check_signals() {
+                    // The call is abandoned. On the thread's own runtime, its connection only
+                    // closes when that runtime runs: give it the turn now.
+                    drop(future);
+                    if runtime.is_none() {
+                        py.detach(connect_dynamodb_runtime::settle_here);
+                    }
+                    return Err(raised);
+                }
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ use pyo3::types::PyDict;
 use crate::convert::{self, SessionText, Sid, UserId};
 use crate::error::{Nothing, StoreError, guard};
 use crate::options::{Options, with_store_options};
-use crate::runtime::{awaitable, wait};
+use crate::runtime::{awaitable, wait, wait_here};
 use crate::values::{
     PyCredentials, PyManualClock, ReapReport, ReencryptReport, SaveResult, StoredSession,
     TouchResult, UserSession,
@@ -127,7 +127,14 @@ impl Shared {
         F: FnOnce(CoreStore) -> Fut + Send,
         Fut: Future<Output = CoreResult<T>> + Send,
     {
-        wait(py, self.call(op)?)?.map_err(|err| err.into_pyerr(py))
+        let process_store = self.process_store()?;
+        // On the calling thread's own runtime and store once this process's store is built
+        // (connect_dynamodb_runtime's "Calls that block the calling thread").
+        let outcome = match process_store.thread_store() {
+            Some(here) => wait_here(py, async move { Ok(op(here).await?) })?,
+            None => wait(py, self.call(op)?)?,
+        };
+        outcome.map_err(|err: StoreError| err.into_pyerr(py))
     }
 
     /// Runs `op` on the runtime and returns an asyncio awaitable of its outcome.

@@ -10,6 +10,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
@@ -129,10 +130,17 @@ pub struct SessionStore {
 struct Inner {
     client: Client,
     config: Config,
-    memory: Mutex<SessionMemory>,
-    reaping: tokio::sync::Mutex<()>,
+    /// Shared with the stores [`SessionStore::over_client`] derives from this one.
+    memory: Arc<Mutex<SessionMemory>>,
+    reaping: Arc<tokio::sync::Mutex<()>>,
     /// Set once the first-use table check ([`FirstUse`]) has passed.
-    table_ready: tokio::sync::OnceCell<()>,
+    table_ready: Arc<tokio::sync::OnceCell<()>>,
+    /// The credentials `client` signs with, when this store built it ([`SessionStore::connect`]).
+    credentials: Option<SharedCredentialsProvider>,
+    /// `credentials` looked up on the runtime of this store's connections, for the stores
+    /// [`SessionStore::on_own_connections`] makes: one provider for them all, so that they
+    /// share one slot of the SDK's identity cache (one lookup per expiry, not one per thread).
+    credentials_at_home: std::sync::OnceLock<SharedCredentialsProvider>,
 }
 
 impl std::fmt::Debug for SessionStore {
@@ -143,14 +151,27 @@ impl std::fmt::Debug for SessionStore {
     }
 }
 
-/// Builds the DynamoDB client a [`Config`] describes: one rustls HTTPS client, the configured
-/// timeouts and retries, and static credentials or the default AWS provider chain.
-pub async fn build_client(config: &Config) -> Result<Client> {
-    let http_client = aws_smithy_http_client::Builder::new()
+/// The HTTPS client of every DynamoDB client the core builds: hyper 1 and rustls on ring, with
+/// a connection pool of its own.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
-        .build_https();
+        .build_https()
+}
+
+/// Builds the DynamoDB client a [`Config`] describes: one rustls HTTPS client, the configured
+/// timeouts and retries, and static credentials or the default AWS provider chain.
+pub async fn build_client(config: &Config) -> Result<Client> {
+    Ok(build_client_and_credentials(config).await?.0)
+}
+
+/// [`build_client`], and the credentials provider the client signs with.
+async fn build_client_and_credentials(
+    config: &Config,
+) -> Result<(Client, Option<SharedCredentialsProvider>)> {
+    let http_client = https_client();
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(config.connect_timeout)
         .operation_attempt_timeout(config.attempt_timeout)
@@ -195,15 +216,51 @@ pub async fn build_client(config: &Config) -> Result<Client> {
             .region(aws_config::Region::from_static("us-east-1"))
             .build();
     }
-    Ok(Client::new(&sdk_config))
+    Ok((Client::new(&sdk_config), sdk_config.credentials_provider()))
+}
+
+/// A credentials provider whose lookups run on a given runtime (see
+/// [`SessionStore::on_own_connections`]).
+#[derive(Debug)]
+struct CredentialsOn {
+    provider: aws_credential_types::provider::SharedCredentialsProvider,
+    runtime: tokio::runtime::Handle,
+}
+
+impl ProvideCredentials for CredentialsOn {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let provider = self.provider.clone();
+        let lookup = self
+            .runtime
+            .spawn(async move { provider.provide_credentials().await });
+        provider::future::ProvideCredentials::new(async move {
+            lookup.await.unwrap_or_else(|_| {
+                Err(provider::error::CredentialsError::provider_error(
+                    "the credentials lookup ended without an answer (it panicked, or its runtime \
+                     shut down)",
+                ))
+            })
+        })
+    }
+
+    fn fallback_on_interrupt(&self) -> Option<aws_credential_types::Credentials> {
+        self.provider.fallback_on_interrupt()
+    }
 }
 
 impl SessionStore {
     /// Builds the client from `config` (see [`build_client`]) and a store over it. Makes no
     /// request to DynamoDB.
     pub async fn connect(config: Config) -> Result<Self> {
-        let client = build_client(&config).await?;
-        Ok(Self::with_client(client, config))
+        let (client, credentials) = build_client_and_credentials(&config).await?;
+        let mut store = Self::with_client(client, config);
+        Arc::get_mut(&mut store.inner)
+            .expect("a new store is not shared yet")
+            .credentials = credentials;
+        Ok(store)
     }
 
     /// A store over a DynamoDB client the caller built. The client's own region, endpoint,
@@ -213,11 +270,59 @@ impl SessionStore {
             inner: Arc::new(Inner {
                 client,
                 config,
-                memory: Mutex::new(SessionMemory::default()),
-                reaping: tokio::sync::Mutex::new(()),
-                table_ready: tokio::sync::OnceCell::new(),
+                memory: Arc::new(Mutex::new(SessionMemory::default())),
+                reaping: Arc::new(tokio::sync::Mutex::new(())),
+                table_ready: Arc::new(tokio::sync::OnceCell::new()),
+                credentials: None,
+                credentials_at_home: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// This store with a connection pool of its own, for use on another Tokio runtime than
+    /// the one this store's connections belong to (`home`): typically a current-thread runtime
+    /// that the calling thread drives, which sends a call and waits for its answer without
+    /// waking another thread. The configuration, the memory of recent sessions, the first-use
+    /// check and the reaping turn stay shared with this store.
+    ///
+    /// A pooled connection belongs to the runtime that opened it (its socket is registered with
+    /// that runtime's reactor and its connection task runs there), so a connection opened on a
+    /// runtime that nobody drives at the moment would stall whoever borrowed it: hence a pool
+    /// per runtime. The credential providers (IMDS, ECS, SSO, STS) send their requests through
+    /// this store's own pool, so the new client looks its credentials up on `home`.
+    ///
+    /// `None` for a store over a client the caller built ([`with_client`](Self::with_client)):
+    /// its credential provider is not known, so it cannot be moved to `home`.
+    pub fn on_own_connections(&self, home: tokio::runtime::Handle) -> Option<Self> {
+        let credentials = self.inner.credentials.as_ref()?;
+        let at_home = self
+            .inner
+            .credentials_at_home
+            .get_or_init(|| {
+                SharedCredentialsProvider::new(CredentialsOn {
+                    provider: credentials.clone(),
+                    runtime: home,
+                })
+            })
+            .clone();
+        let mut conf = self
+            .inner
+            .client
+            .config()
+            .to_builder()
+            .http_client(https_client());
+        conf.set_credentials_provider(Some(at_home.clone()));
+        Some(SessionStore {
+            inner: Arc::new(Inner {
+                client: Client::from_conf(conf.build()),
+                config: self.inner.config.clone(),
+                memory: Arc::clone(&self.inner.memory),
+                reaping: Arc::clone(&self.inner.reaping),
+                table_ready: Arc::clone(&self.inner.table_ready),
+                credentials: Some(at_home),
+                credentials_at_home: std::sync::OnceLock::new(),
+            }),
+        })
     }
 
     /// The configuration.

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 use std::ptr;
 use std::sync::Arc;
 
-use connect_dynamodb_runtime::{ProcessStore, block_on};
+use connect_dynamodb_runtime::{ProcessStore, block_here, block_on};
 
 use crate::config::cdyn_config;
 use crate::error::{Failure, Outcome, boundary, cdyn_error, cdyn_status, infallible};
@@ -89,7 +89,7 @@ pub(crate) unsafe fn store_ref<'a>(store: *const cdyn_store) -> Outcome<&'a Arc<
         .ok_or_else(|| Failure::invalid_argument("`store` is NULL"))
 }
 
-/// Runs a store operation on the library's runtime, blocking the calling thread, and writes
+/// Runs a store operation, blocking the calling thread, and writes
 /// its C values to the out-parameters: the blocking twin of `nonblocking::start`.
 pub(crate) fn blocking<T: Send + 'static, O: CValue>(
     store: *const cdyn_store,
@@ -105,7 +105,12 @@ pub(crate) fn blocking<T: Send + 'static, O: CValue>(
         let call = args()?;
         // SAFETY: the caller passes NULL or a store that is not freed during the call.
         let process = unsafe { store_ref(store) }?;
-        let value = block_on(async move { (call.run)(process.store().await?).await })??;
+        // On the calling thread's own runtime and store once this process's store is built
+        // (connect_dynamodb_runtime's "Calls that block the calling thread").
+        let value = match process.thread_store() {
+            Some(here) => block_here((call.run)(here))??,
+            None => block_on(async move { (call.run)(process.store().await?).await })??,
+        };
         let values = (call.output)(value)?;
         unsafe { outs.write(values) };
         Ok(())
@@ -160,7 +165,10 @@ pub unsafe extern "C" fn cdyn_store_new(
 }
 
 /// Frees a store: stops its background reaper and closes its connections once the pending
-/// non-blocking calls on it have completed. `cdyn_store_free(NULL)` does nothing.
+/// non-blocking calls on it have completed. (Blocking calls run over connections of the calling
+/// thread: those of this thread close now, another thread's at its next blocking call, or when
+/// it ends.)
+/// `cdyn_store_free(NULL)` does nothing.
 ///
 /// Ownership: takes `store`, which must not be used afterwards.
 /// Thread safety: not while another thread is inside a call on `store` (pending non-blocking

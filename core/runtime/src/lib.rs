@@ -22,11 +22,31 @@
 //! Nothing here takes a lock: a lock held by another thread of the parent at the moment of
 //! `fork()` would stay locked in the child forever. Published objects are swapped with
 //! compare-and-exchange and never freed while another thread may read them.
+//!
+//! # Calls that block the calling thread
+//!
+//! A blocking call (every C call but the non-blocking ones, every call of Python's
+//! `SessionStore`) runs on the calling thread's own current-thread runtime ([`block_here`])
+//! with a store of that thread ([`ProcessStore::thread_store`]): the thread sends the request,
+//! waits in its own `epoll_wait` for the answer and decodes it, so a call over an open
+//! connection wakes no other thread (on the process's runtime it takes two wake-ups of a worker
+//! and one of the caller). Opening a connection still resolves the host on the thread's
+//! blocking pool, and credentials are looked up on the process's runtime.
+//!
+//! The thread's store shares the process store's configuration and memory of recent sessions,
+//! but has its own connection pool: a pooled connection belongs to the runtime that opened it,
+//! and a thread's runtime runs only while that thread is inside a call. So a thread's
+//! connections stay open between its calls; those of a dropped store close when the thread
+//! drops it, makes its next blocking call, or ends.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::ptr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use connect_dynamodb_core::{Config, ReaperHandle, SessionStore};
 use tokio::runtime::{Builder, Handle, Runtime};
@@ -253,6 +273,146 @@ where
     })
 }
 
+/// The calling thread's own runtime, and its stores (see the crate's documentation).
+struct Lane {
+    process: ProcessId,
+    /// The stores of this thread, by the [`ProcessStore`] they come from; dropped before the
+    /// runtime, which owns their connections' tasks.
+    stores: RefCell<Vec<(Weak<()>, SessionStore)>>,
+    /// Shut down without waiting when the lane is dropped (see `Drop`).
+    runtime: ManuallyDrop<Runtime>,
+}
+
+impl Lane {
+    /// Drops the stores of the handles dropped since, and the store of `dropping` (a handle
+    /// being dropped); whether any went. Their connections close at the runtime's next turn.
+    fn purge(&self, dropping: Option<&Arc<()>>) -> bool {
+        let mut stores = self.stores.borrow_mut();
+        let before = stores.len();
+        stores.retain(|(token, _)| {
+            token.strong_count() > 0
+                && dropping.is_none_or(|d| !ptr::eq(token.as_ptr(), Arc::as_ptr(d)))
+        });
+        stores.len() != before
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        self.stores.get_mut().clear();
+        // SAFETY: `runtime` is not used again.
+        let runtime = unsafe { ManuallyDrop::take(&mut self.runtime) };
+        // Dropping would wait for the runtime's blocking pool, where a DNS lookup of an
+        // abandoned connection may still run: a thread's exit (or the process's) must not.
+        runtime.shutdown_background();
+    }
+}
+
+/// The slot of a thread's [`Lane`]. A lane of another process (the copy a forked child has of
+/// the thread that called `fork()`) is kept forever, never dropped: dropping it would
+/// deregister the parent's sockets from the epoll instance the child shares with it.
+struct LaneSlot(Option<Rc<Lane>>);
+
+impl Drop for LaneSlot {
+    fn drop(&mut self) {
+        if let Some(lane) = self.0.take()
+            && lane.process != process_id()
+        {
+            keep_forever(Rc::into_raw(lane).cast_mut().cast());
+        }
+    }
+}
+
+thread_local! {
+    static LANE: RefCell<LaneSlot> = const { RefCell::new(LaneSlot(None)) };
+}
+
+/// This thread's lane, built on first use in each process; `None` when no runtime can be built.
+fn lane() -> Option<Rc<Lane>> {
+    let process = process_id();
+    LANE.try_with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if let Some(lane) = &slot.0
+            && lane.process == process
+        {
+            return Some(Rc::clone(lane));
+        }
+        let runtime = Builder::new_current_thread().enable_all().build().ok()?;
+        let lane = Rc::new(Lane {
+            process,
+            stores: RefCell::new(Vec::new()),
+            runtime: ManuallyDrop::new(runtime),
+        });
+        // The lane of a parent process, if any, is kept forever by `LaneSlot`'s drop.
+        drop(std::mem::replace(
+            &mut *slot,
+            LaneSlot(Some(Rc::clone(&lane))),
+        ));
+        Some(lane)
+    })
+    .ok()
+    .flatten()
+}
+
+/// Runs `future` to completion on the calling thread: on the thread's own current-thread
+/// runtime, which the thread drives (its I/O, timers and tasks) until `future` is done. For the
+/// stores of [`ProcessStore::thread_store`]; a future that uses the process store's client
+/// works too, its connections staying on the process's runtime.
+///
+/// Inside a runtime (where Tokio refuses to block), and should no runtime of the thread be
+/// built, this is [`block_on`].
+pub fn block_here<F>(future: F) -> Result<F::Output, RuntimeError>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    if Handle::try_current().is_ok() {
+        return block_on(future);
+    }
+    match lane() {
+        Some(lane) => Ok(lane.runtime.block_on(async {
+            // What happened while the thread was away first: a connection the server closed
+            // in the meantime is seen closed (and left out of the pool) before the call picks
+            // one. (The first turn polls the reactor, the second runs the tasks it woke.)
+            turns(2).await;
+            future.await
+        })),
+        None => block_on(future),
+    }
+}
+
+/// Gives the other tasks of a current-thread runtime `n` turns.
+async fn turns(n: usize) {
+    for _ in 0..n {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// How many turns [`settle_here`] gives the calling thread's runtime.
+const SETTLE_TURNS: usize = 8;
+
+/// Gives the calling thread's own runtime a few turns without waiting on anything, so that
+/// what a dropped call left behind runs: the connection of an abandoned request (a Python call
+/// interrupted by Ctrl-C) sees the request gone and closes, rather than at the thread's next
+/// call. Does nothing inside a runtime, or on a thread that has no runtime of its own.
+pub fn settle_here() {
+    if Handle::try_current().is_ok() {
+        return;
+    }
+    if let Some(lane) = current_lane() {
+        lane.runtime.block_on(turns(SETTLE_TURNS));
+    }
+}
+
+/// This thread's lane in this process, if it has one; never builds one.
+fn current_lane() -> Option<Rc<Lane>> {
+    let process = process_id();
+    LANE.try_with(|slot| slot.borrow().0.clone())
+        .ok()
+        .flatten()
+        .filter(|lane| lane.process == process)
+}
+
 struct Kept {
     /// Never read: it is here to keep the object reachable.
     _object: *mut (),
@@ -301,6 +461,9 @@ fn kept_count() -> usize {
 pub struct ProcessStore {
     config: Config,
     local: ProcessLocal<(SessionStore, Option<ReaperHandle>)>,
+    /// Identifies this handle in the threads' lanes; their stores of a dropped handle are
+    /// dropped at the next [`thread_store`](Self::thread_store) on that thread.
+    token: Arc<()>,
 }
 
 impl fmt::Debug for ProcessStore {
@@ -317,6 +480,7 @@ impl ProcessStore {
         ProcessStore {
             config,
             local: ProcessLocal::new(),
+            token: Arc::new(()),
         }
     }
 
@@ -331,6 +495,33 @@ impl ProcessStore {
         self.local.get().map(|(store, _)| store.clone())
     }
 
+    /// The calling thread's store, for calls run by [`block_here`]: the process store (which
+    /// must be built already, by [`store`](Self::store)) over connections of this thread's own
+    /// runtime ([`SessionStore::on_own_connections`]), made on the thread's first call.
+    ///
+    /// `None` when the process store is not built yet, when the thread is inside a runtime (a
+    /// completion callback), when the thread's runtime cannot be built, and for a store whose
+    /// client the core did not build: then the caller runs the call on [`store`](Self::store).
+    pub fn thread_store(&self) -> Option<SessionStore> {
+        if Handle::try_current().is_ok() {
+            return None;
+        }
+        let lane = lane()?;
+        // The stores of handles dropped since go here, on their own thread.
+        lane.purge(None);
+        let (process, _) = self.local.get()?;
+        let mut stores = lane.stores.borrow_mut();
+        if let Some((_, store)) = stores
+            .iter()
+            .find(|(token, _)| ptr::eq(token.as_ptr(), Arc::as_ptr(&self.token)))
+        {
+            return Some(store.clone());
+        }
+        let store = process.on_own_connections(runtime().ok()?.handle().clone())?;
+        stores.push((Arc::downgrade(&self.token), store.clone()));
+        Some(store)
+    }
+
     /// The store of this process: built on first use in each process (a forked child cannot
     /// use its parent's connections), with the configured reaper started. Must run on this
     /// process's runtime.
@@ -341,6 +532,21 @@ impl ProcessStore {
         let store = SessionStore::connect(self.config.clone()).await?;
         let reaper = store.start_configured_reaper()?;
         Ok(self.local.install((store, reaper)).0.clone())
+    }
+}
+
+impl Drop for ProcessStore {
+    /// The calling thread's store of this handle goes at once, its connections closed (those of
+    /// other threads go at their next blocking call, or when they end).
+    fn drop(&mut self) {
+        if Handle::try_current().is_ok() {
+            return;
+        }
+        if let Some(lane) = current_lane()
+            && lane.purge(Some(&self.token))
+        {
+            lane.runtime.block_on(turns(SETTLE_TURNS));
+        }
     }
 }
 
