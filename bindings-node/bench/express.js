@@ -25,7 +25,7 @@
 // Prints medians and ratios against connect-redis 10 and MemoryStore measured in the same run;
 // never fails on a target. With BENCH_OUT set, writes $BENCH_OUT/node-express.json.
 //
-// Knobs (environment): BENCH_EXPRESS_REPS (3), BENCH_EXPRESS_REQUESTS (1500),
+// Knobs (environment): BENCH_EXPRESS_REPS (5), BENCH_EXPRESS_REQUESTS (1500),
 // BENCH_EXPRESS_WARMUP (1000), BENCH_EXPRESS_LOAD_SECONDS (2), BENCH_CONNECTIONS (16),
 // BENCH_EXPRESS_COUNT (200 requests for the DynamoDB counts), BENCH_EXPRESS_STORES (a comma
 // list of memory, redis, this, 3.0.5; all by default).
@@ -59,7 +59,7 @@ const SCENARIOS = [
   { key: 'write', name: 'write', path: '/count', target: 1.5 },
 ]
 
-const REPS = int('BENCH_EXPRESS_REPS', 3)
+const REPS = int('BENCH_EXPRESS_REPS', 5)
 const REQUESTS = int('BENCH_EXPRESS_REQUESTS', 1500)
 const WARMUP = int('BENCH_EXPRESS_WARMUP', 1000)
 const LOAD_SECONDS = int('BENCH_EXPRESS_LOAD_SECONDS', 2)
@@ -361,8 +361,6 @@ async function main() {
       apps[store.name] = { ...app, cookie: cookies[0], cookies }
       for (const s of SCENARIOS) {
         await client.call({ cmd: 'run', url: app.url + s.path, cookie: cookies[0], n: WARMUP })
-        const r = await runLoad(app.url + s.path, cookies, 1)
-        if (r.non2xx || r.errors || r.timeouts) throw new Error(`${store.name} ${s.name}: warm-up load failed`)
       }
     }
 
@@ -376,8 +374,12 @@ async function main() {
         for (const store of stores) o[s.key][store.name] = []
       }
     }
+    // Every CPU repetition runs before any load: after a burst of load, V8 shrinks its heap (a
+    // major GC and compaction) once the allocation rate drops, which would land in whichever
+    // sequential measurement came next.
+    const orderOf = (rep) => (rep % 2 === 0 ? stores : [...stores].reverse())
     for (let rep = 0; rep < REPS; rep++) {
-      const order = rep % 2 === 0 ? stores : [...stores].reverse()
+      const order = orderOf(rep)
       for (const s of SCENARIOS) {
         const parts = []
         for (const store of order) {
@@ -393,6 +395,15 @@ async function main() {
         }
         log(`    rep ${rep + 1} ${s.name.padEnd(14)} µs CPU/req: ${parts.join(', ')}`)
       }
+    }
+    for (const store of stores) {
+      for (const s of SCENARIOS) {
+        const r = await runLoad(apps[store.name].url + s.path, apps[store.name].cookies, 1)
+        if (r.non2xx || r.errors || r.timeouts) throw new Error(`${store.name} ${s.name}: warm-up load failed`)
+      }
+    }
+    for (let rep = 0; rep < REPS; rep++) {
+      const order = orderOf(rep)
       for (const s of SCENARIOS) {
         const parts = []
         for (const store of order) {
@@ -501,7 +512,7 @@ async function main() {
         `cpu_us_per_request is the app process's CPU (process.cpuUsage, user + system, all threads) over ${REQUESTS} sequential requests ` +
         `from a client process on one keep-alive connection, after a warm-up; requests_per_second comes from autocannon with ${CONNECTIONS} ` +
         `connections (a session each) for ${LOAD_SECONDS} s. ${REPS} repetitions with the stores interleaved and their order reversed ` +
-        'every repetition; the figure is the median. DynamoDB requests and capacity units per request are counted once, over ' +
+        'every repetition, every CPU repetition before any load; the figure is the median. DynamoDB requests and capacity units per request are counted once, over ' +
         `${COUNT} requests, by a proxy in front of DynamoDB Local that computes RCU/WCU from item sizes; MemoryStore and Redis use none. ` +
         'The app, the client, DynamoDB Local and redis-server share the machine.',
       baseline: has(BASELINE) ? BASELINE : null,

@@ -65,6 +65,10 @@ KINDS = ("floor", "peer", "this")
 ACCESSES = ("read-only", "write")
 # Net CPU per request of this store at most these times the peer's, by session size (KB).
 MAX_RATIO = {1: 0.25, 50: 0.5}
+# The Flask floor's read-only request (1 KB, load only) once more with a sleep of WAIT seconds in
+# the view: what waiting on an answer costs the app's CPU on this machine (a note of the report).
+WAIT = 0.001
+WAIT_SCENARIO = "1 KB, read-only, load only, 1 ms wait"
 
 FRAMEWORKS: dict[str, dict[str, Any]] = {
     "flask": {
@@ -255,6 +259,22 @@ def run_flask(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
         def write() -> Any:
             session["n"] = session.get("n", 0) + 1
             return jsonify(user=session.get("user"), n=session["n"])
+
+        @app.get("/read-wait")
+        def read_wait() -> Any:
+            time.sleep(WAIT)  # stands for waiting on a store's answer
+            return jsonify(user=session.get("user"), items=len(session.get("cart", ())))
+
+        if kind == "floor" and not refresh and 1 in ctx["sizes"]:
+            client = app.test_client()
+            if client.post("/login?kb=1").status_code != 200:
+                raise RuntimeError("login failed")
+
+            def call(client: Any = client) -> None:
+                response = client.get("/read-wait")
+                _check(response.status_code, response.json["user"])
+
+            results[WAIT_SCENARIO] = measure(call, ctx["requests"][1], ctx["warmup"], None)
 
         for kb in ctx["sizes"]:
             for access in ACCESSES:
@@ -861,9 +881,30 @@ def report_framework(
             "stores": [floor, peer, THIS],
             "figures": figures,
             "targets": targets,
-            "notes": _notes(framework),
+            "notes": _notes(framework) + _wait_note(runs.get((framework, "floor"), [])),
         },
     )
+
+
+def _wait_note(floor_runs: list[dict[str, Any]]) -> list[str]:
+    """The note on what a wait for an answer costs, from the floor's runs that measured it."""
+    pairs = [
+        (run[WAIT_SCENARIO]["cpu_us"], run[scenario(1, "read-only", "load only")]["cpu_us"])
+        for run in floor_runs
+        if WAIT_SCENARIO in run and scenario(1, "read-only", "load only") in run
+    ]
+    if not pairs:
+        return []
+    waited = _median([w for w, _ in pairs])
+    plain = _median([p for _, p in pairs])
+    cost = _median([w - p for w, p in pairs])
+    return [
+        "Waiting on an answer costs CPU of its own on this machine: in this run the floor's "
+        f"read-only request (1 KB, load only) took {plain:.0f} µs, and {waited:.0f} µs with a "
+        f"{WAIT * 1000:.0f} ms time.sleep in the view, so about {cost:.0f} µs per wait (the "
+        "thread sleeps, wakes, and runs slower for a while after). Both DynamoDB stores pay "
+        "it once per DynamoDB request; the floor never waits."
+    ]
 
 
 def _notes(framework: str) -> list[str]:
