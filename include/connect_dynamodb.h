@@ -24,11 +24,12 @@
  *   or invalid arguments give CDYN_ERR_INVALID_ARGUMENT, and a panic inside the library is
  *   caught and reported as CDYN_ERR_INTERNAL. Nothing aborts the process.
  * - Threads: a store may be used from many threads at once. Blocking calls block only the
- *   calling thread; the library runs its own small thread pool, started on first use. A
- *   blocking call runs on the calling thread itself: it sends the request and waits for the
- *   answer there, over connections of that thread. cdyn_store_free closes those of the
- *   thread that frees the store; another thread's close at its next blocking call, or when
- *   it ends.
+ *   calling thread; the library runs its own small thread pool, started on first use. From
+ *   a thread's ninth blocking call on, the call runs on the calling thread itself: it sends
+ *   the request and waits for the answer there, over connections of that thread (the first
+ *   eight share the library's, so a thread per client opens none of its own).
+ *   cdyn_store_free closes the connections of the thread that frees the store; another
+ *   thread's close at its next blocking call, or when it ends.
  * - fork(): a child may keep using the stores and configurations of its parent. The first
  *   call in the child starts a new thread pool and new connections for it (those of the
  *   parent are left untouched), so calls in the child work and never hang. Non-blocking calls

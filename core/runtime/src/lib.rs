@@ -33,13 +33,17 @@
 //! and one of the caller). Opening a connection still resolves the host on the thread's
 //! blocking pool, and credentials are looked up on the process's runtime.
 //!
+//! A thread's first [`CALLS_BEFORE_OWN_RUNTIME`] calls run on the process's runtime instead,
+//! over the process store's connections: a thread that lives for one request makes no
+//! connection of its own.
+//!
 //! The thread's store shares the process store's configuration and memory of recent sessions,
 //! but has its own connection pool: a pooled connection belongs to the runtime that opened it,
 //! and a thread's runtime runs only while that thread is inside a call. So a thread's
 //! connections stay open between its calls; those of a dropped store close when the thread
 //! drops it, makes its next blocking call, or ends.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -273,6 +277,18 @@ where
     })
 }
 
+/// How many blocking calls a thread makes on the process's runtime before it gets a runtime of
+/// its own ([`ProcessStore::thread_store`]). A server that starts a thread per request
+/// (Werkzeug's development server, `socketserver.ThreadingMixIn`, a C server's thread per
+/// client) makes a few calls per thread: those share the process store's open connections
+/// rather than each thread opening (and, over HTTPS, handshaking) one of its own.
+pub const CALLS_BEFORE_OWN_RUNTIME: u32 = 8;
+
+thread_local! {
+    /// Blocking calls this thread asked [`ProcessStore::thread_store`] for, while it had no lane.
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+}
+
 /// The calling thread's own runtime, and its stores (see the crate's documentation).
 struct Lane {
     process: ProcessId,
@@ -499,12 +515,24 @@ impl ProcessStore {
     /// must be built already, by [`store`](Self::store)) over connections of this thread's own
     /// runtime ([`SessionStore::on_own_connections`]), made on the thread's first call.
     ///
-    /// `None` when the process store is not built yet, when the thread is inside a runtime (a
-    /// completion callback), when the thread's runtime cannot be built, and for a store whose
-    /// client the core did not build: then the caller runs the call on [`store`](Self::store).
+    /// `None` for the first [`CALLS_BEFORE_OWN_RUNTIME`] calls of a thread, when the process
+    /// store is not built yet, when the thread is inside a runtime (a completion callback), when
+    /// the thread's runtime cannot be built, and for a store whose client the core did not
+    /// build: then the caller runs the call on [`store`](Self::store).
     pub fn thread_store(&self) -> Option<SessionStore> {
         if Handle::try_current().is_ok() {
             return None;
+        }
+        if current_lane().is_none() {
+            let calls = CALLS
+                .try_with(|calls| {
+                    calls.set(calls.get().saturating_add(1));
+                    calls.get()
+                })
+                .unwrap_or(0);
+            if calls <= CALLS_BEFORE_OWN_RUNTIME {
+                return None;
+            }
         }
         let lane = lane()?;
         // The stores of handles dropped since go here, on their own thread.

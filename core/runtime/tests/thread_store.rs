@@ -7,8 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
-use connect_dynamodb_core::{Config, ConfigBuilder, Credentials, FirstUse, TouchOutcome};
-use connect_dynamodb_runtime::{ProcessStore, block_here, block_on};
+use connect_dynamodb_core::{
+    Config, ConfigBuilder, Credentials, FirstUse, SessionStore, TouchOutcome,
+};
+use connect_dynamodb_runtime::{CALLS_BEFORE_OWN_RUNTIME, ProcessStore, block_here, block_on};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 fn endpoint() -> String {
@@ -45,6 +47,14 @@ fn process_store(label: &str, tune: impl FnOnce(ConfigBuilder) -> ConfigBuilder)
     store
 }
 
+/// The calling thread's own store of `process`, once the thread has made the calls that run on
+/// the process's runtime first.
+fn own_store(process: &ProcessStore) -> SessionStore {
+    (0..=CALLS_BEFORE_OWN_RUNTIME)
+        .find_map(|_| process.thread_store())
+        .expect("a store of this thread")
+}
+
 fn local_credentials(b: ConfigBuilder) -> ConfigBuilder {
     b.credentials(Credentials::new("localtest", "localtest", None))
 }
@@ -52,7 +62,7 @@ fn local_credentials(b: ConfigBuilder) -> ConfigBuilder {
 #[test]
 fn a_blocking_call_runs_on_the_calling_thread_and_shares_the_process_store() {
     let process = process_store("here", local_credentials);
-    let here = process.thread_store().expect("a store of this thread");
+    let here = own_store(&process);
     let (flavor, got) = block_here(async {
         here.set("sid-1", r#"{"n":1}"#, None).await?;
         let got = here.get("sid-1").await?;
@@ -94,7 +104,7 @@ fn an_idle_thread_does_not_hold_up_another_threads_calls() {
         let process = Arc::clone(&process);
         let (called, may_end) = (a_called.0, a_may_end.1);
         std::thread::spawn(move || {
-            let here = process.thread_store().expect("a store of thread A");
+            let here = own_store(&process);
             block_here(async { here.set("sid-a", "{}", None).await })
                 .expect("runtime")
                 .expect("set on A");
@@ -106,7 +116,7 @@ fn an_idle_thread_does_not_hold_up_another_threads_calls() {
     let b = {
         let process = Arc::clone(&process);
         std::thread::spawn(move || {
-            let here = process.thread_store().expect("a store of thread B");
+            let here = own_store(&process);
             for i in 0..5 {
                 let sid = format!("sid-b{i}");
                 block_here(async {
@@ -162,7 +172,7 @@ fn thread_stores_look_their_credentials_up_once_on_the_process_runtime() {
             std::thread::Builder::new()
                 .name(format!("caller-{i}"))
                 .spawn(move || {
-                    let here = process.thread_store().expect("a store of this thread");
+                    let here = own_store(&process);
                     block_here(async { here.set(&format!("sid-c{i}"), "{}", None).await })
                         .expect("runtime")
                         .expect("set");
@@ -194,8 +204,31 @@ impl ProvideCredentials for ArcProvider {
 }
 
 #[test]
+fn a_threads_first_calls_run_on_the_process_runtime() {
+    // A thread per request makes a few calls: they share the process store's connections.
+    let process = Arc::new(process_store("first", local_credentials));
+    let thread = Arc::clone(&process);
+    std::thread::spawn(move || {
+        for call in 1..=CALLS_BEFORE_OWN_RUNTIME {
+            assert!(
+                thread.thread_store().is_none(),
+                "call {call} runs on the process store"
+            );
+        }
+        assert!(
+            thread.thread_store().is_some(),
+            "then the thread has its own"
+        );
+    })
+    .join()
+    .expect("thread");
+}
+
+#[test]
 fn a_thread_inside_a_runtime_gets_no_thread_store() {
     let process = process_store("inside", local_credentials);
+    // This thread has a runtime of its own: only being inside a runtime stops it below.
+    own_store(&process);
     let inside = connect_dynamodb_runtime::runtime()
         .expect("runtime")
         .block_on(async { process.thread_store().is_none() });
@@ -304,7 +337,7 @@ fn a_connection_the_server_closed_while_the_thread_was_away_is_not_reused() {
     let process = process_store("closed", |b| {
         local_credentials(b).endpoint(relay.url.clone())
     });
-    let here = process.thread_store().expect("a store of this thread");
+    let here = own_store(&process);
     for round in 0..3 {
         let sid = format!("sid-{round}");
         block_here(async {
@@ -324,7 +357,7 @@ fn dropping_a_store_closes_the_calling_threads_connections() {
     // the thread's connections of that store close then, not at some later call.
     let relay = ClosingRelay::start();
     let process = process_store("drop", |b| local_credentials(b).endpoint(relay.url.clone()));
-    let here = process.thread_store().expect("a store of this thread");
+    let here = own_store(&process);
     block_here(async { here.set("sid-d", "{}", None).await })
         .expect("runtime")
         .expect("set");
