@@ -130,7 +130,7 @@ pub struct SessionStore {
 struct Inner {
     client: Client,
     config: Config,
-    /// Shared with the stores [`SessionStore::over_client`] derives from this one.
+    /// Shared with the stores [`SessionStore::on_own_connections`] makes from this one.
     memory: Arc<Mutex<SessionMemory>>,
     reaping: Arc<tokio::sync::Mutex<()>>,
     /// Set once the first-use table check ([`FirstUse`]) has passed.
@@ -256,16 +256,17 @@ impl SessionStore {
     /// request to DynamoDB.
     pub async fn connect(config: Config) -> Result<Self> {
         let (client, credentials) = build_client_and_credentials(&config).await?;
-        let mut store = Self::with_client(client, config);
-        Arc::get_mut(&mut store.inner)
-            .expect("a new store is not shared yet")
-            .credentials = credentials;
-        Ok(store)
+        Ok(Self::new(client, config, credentials))
     }
 
     /// A store over a DynamoDB client the caller built. The client's own region, endpoint,
     /// credentials, timeouts and retries apply; those in `config` are not used.
     pub fn with_client(client: Client, config: Config) -> Self {
+        Self::new(client, config, None)
+    }
+
+    /// A store over `client`, which signs with `credentials` when the core built it.
+    fn new(client: Client, config: Config, credentials: Option<SharedCredentialsProvider>) -> Self {
         SessionStore {
             inner: Arc::new(Inner {
                 client,
@@ -273,7 +274,7 @@ impl SessionStore {
                 memory: Arc::new(Mutex::new(SessionMemory::default())),
                 reaping: Arc::new(tokio::sync::Mutex::new(())),
                 table_ready: Arc::new(tokio::sync::OnceCell::new()),
-                credentials: None,
+                credentials,
                 credentials_at_home: std::sync::OnceLock::new(),
             }),
         }

@@ -477,8 +477,9 @@ fn kept_count() -> usize {
 pub struct ProcessStore {
     config: Config,
     local: ProcessLocal<(SessionStore, Option<ReaperHandle>)>,
-    /// Identifies this handle in the threads' lanes; their stores of a dropped handle are
-    /// dropped at the next [`thread_store`](Self::thread_store) on that thread.
+    /// Identifies this handle in the threads' lanes. When the handle is dropped, the dropping
+    /// thread's store of it goes at once, another thread's at its next
+    /// [`thread_store`](Self::thread_store).
     token: Arc<()>,
 }
 
