@@ -94,42 +94,7 @@ async function listen(app) {
   return { server, url: `http://127.0.0.1:${server.address().port}` }
 }
 
-const clientAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-
-function request(url, { method = 'GET', cookie } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent: clientAgent, headers: cookie ? { cookie } : {} }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c) => (body += c))
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
-
-async function login(baseUrl) {
-  const res = await request(`${baseUrl}/login`, { method: 'POST' })
-  const setCookie = res.headers['set-cookie']
-  if (res.status !== 200 || !setCookie) throw new Error(`login failed: ${res.status} ${res.body}`)
-  return setCookie[0].split(';')[0]
-}
-
-function runLoad(url, cookies, duration) {
-  return new Promise((resolve, reject) => {
-    const arg = JSON.stringify({ url, cookies, duration })
-    execFile(
-      process.execPath,
-      [path.join(__dirname, 'load.js'), arg],
-      { maxBuffer: 1 << 20 },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`load generator failed: ${err.message}\n${stderr}`))
-        resolve(JSON.parse(stdout.trim().split('\n').pop()))
-      },
-    )
-  })
-}
+const { clientAgent, request, login, runLoad } = common
 
 const NAMES = { ours: 'ours', peer: `${PEER_VERSION}` }
 

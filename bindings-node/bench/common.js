@@ -7,9 +7,10 @@
 // BENCH_OUT nothing is written.
 
 const fs = require('node:fs')
+const http = require('node:http')
 const os = require('node:os')
 const path = require('node:path')
-const { execFileSync } = require('node:child_process')
+const { execFile, execFileSync } = require('node:child_process')
 
 // The AWS SDK warns on Node 20 that later releases will need Node 22: noise in a bench table.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
@@ -238,10 +239,60 @@ function writeResult(result) {
   return file
 }
 
+// The benches' HTTP client: one keep-alive connection per app (an agent's maxSockets counts per
+// host and port).
+const clientAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+
+/** One request through `clientAgent`: { status, headers, body }. */
+function request(url, { method = 'GET', cookie } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent: clientAgent, headers: cookie ? { cookie } : {} }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c) => {
+        body += c
+      })
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    // A stuck app fails the bench instead of hanging it.
+    req.setTimeout(30_000, () => req.destroy(new Error(`no answer from ${url} in 30 s`)))
+    req.end()
+  })
+}
+
+/** Logs in to a `sessionApp` at `base`; the session cookie. */
+async function login(base) {
+  const res = await request(`${base}/login`, { method: 'POST' })
+  const setCookie = res.headers['set-cookie']
+  if (res.status !== 200 || !setCookie) throw new Error(`login failed: ${res.status} ${res.body}`)
+  return setCookie[0].split(';')[0]
+}
+
+/** autocannon's load on `url` (load.js, a process of its own) for `duration` seconds. */
+function runLoad(url, cookies, duration) {
+  return new Promise((resolve, reject) => {
+    const arg = JSON.stringify({ url, cookies, duration })
+    execFile(
+      process.execPath,
+      [path.join(__dirname, 'load.js'), arg],
+      { maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`load generator failed: ${err.message}\n${stderr}`))
+        resolve(JSON.parse(stdout.trim().split('\n').pop()))
+      },
+    )
+  })
+}
+
 /** The date of a results file: UTC, to the second. */
 const isoDate = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 
 module.exports = {
+  clientAgent,
+  request,
+  login,
+  runLoad,
   region,
   accessKeyId,
   secretAccessKey,

@@ -30,7 +30,7 @@
 // BENCH_EXPRESS_COUNT (200 requests for the DynamoDB counts), BENCH_EXPRESS_STORES (a comma
 // list of memory, redis, this, 3.0.5; all by default).
 
-const { fork, execFile, execFileSync } = require('node:child_process')
+const { fork, execFileSync } = require('node:child_process')
 const http = require('node:http')
 const path = require('node:path')
 const common = require('./common')
@@ -117,37 +117,7 @@ async function appMain(key) {
 // The client process: `express.js --client` (forked, with an IPC channel). Sequential requests
 // on one keep-alive connection per app.
 
-const agents = new Map()
-
-function request(url, { method = 'GET', cookie } = {}) {
-  const origin = new URL(url).origin
-  let agent = agents.get(origin)
-  if (!agent) {
-    agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-    agents.set(origin, agent)
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: cookie ? { cookie } : {} }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c) => {
-        body += c
-      })
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }))
-    })
-    req.on('error', reject)
-    // A stuck app fails the bench instead of hanging it.
-    req.setTimeout(30_000, () => req.destroy(new Error(`no answer from ${url} in 30 s`)))
-    req.end()
-  })
-}
-
-async function login(base) {
-  const res = await request(`${base}/login`, { method: 'POST' })
-  const setCookie = res.headers['set-cookie']
-  if (res.status !== 200 || !setCookie) throw new Error(`login failed: ${res.status} ${res.body}`)
-  return setCookie[0].split(';')[0]
-}
+const { request, login, runLoad } = common
 
 async function clientCommand(msg) {
   if (msg.cmd === 'login') {
@@ -238,21 +208,6 @@ async function startApp(store, env) {
   const app = child(['--app', store.key], env)
   const { url } = await app.ready
   return { ...app, url }
-}
-
-function runLoad(url, cookies, duration) {
-  return new Promise((resolve, reject) => {
-    const arg = JSON.stringify({ url, cookies, duration })
-    execFile(
-      process.execPath,
-      [path.join(__dirname, 'load.js'), arg],
-      { maxBuffer: 1 << 20 },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`load generator failed: ${err.message}\n${stderr}`))
-        resolve(JSON.parse(stdout.trim().split('\n').pop()))
-      },
-    )
-  })
 }
 
 const appCpu = async (app) => (await app.call({ cmd: 'cpu' })).cpu

@@ -163,6 +163,11 @@ def measure(
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(requests):
         call()
+    return _per_request(cpu0, wall0, requests, proxy)
+
+
+def _per_request(cpu0: float, wall0: float, requests: int, proxy: Proxy | None) -> dict[str, Any]:
+    """What :func:`measure` reports for ``requests`` requests timed from ``cpu0``/``wall0``."""
     cpu1, wall1 = time.process_time(), time.perf_counter()
     result: dict[str, Any] = {
         "cpu_us": (cpu1 - cpu0) / requests * 1e6,
@@ -185,15 +190,7 @@ async def measure_async(
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(requests):
         await call()
-    cpu1, wall1 = time.process_time(), time.perf_counter()
-    result: dict[str, Any] = {
-        "cpu_us": (cpu1 - cpu0) / requests * 1e6,
-        "wall_us": (wall1 - wall0) / requests * 1e6,
-    }
-    if proxy is not None:
-        result["counts"] = {k: v / requests for k, v in proxy.get("counts").items()}
-        result["capacity"] = {k: v / requests for k, v in proxy.get("capacity").items()}
-    return result
+    return _per_request(cpu0, wall0, requests, proxy)
 
 
 def _check(status: int, user: Any) -> None:
