@@ -99,9 +99,9 @@ impl From<StoreError> for PyErr {
     }
 }
 
-/// The outcome of an asyncio call, turned into its value or its exception by
-/// pyo3-async-runtimes when it completes the asyncio future (holding the GIL then), so that no
-/// Tokio thread has to take the GIL to build an exception.
+/// The outcome of an asyncio call, turned into its value or its exception on the event loop's
+/// thread when it completes the asyncio future (`runtime::awaitable`), so that no Tokio thread
+/// has to take the GIL to build an exception.
 #[derive(Debug)]
 pub(crate) struct Answer<T>(pub(crate) Result<T, StoreError>);
 

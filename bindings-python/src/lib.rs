@@ -5,9 +5,10 @@
 //!
 //! - `SessionStore` blocks the calling thread without the GIL while it waits on DynamoDB, and
 //!   takes the GIL back every 50 ms to run Python's signal handlers (Ctrl-C interrupts it).
-//! - `AsyncSessionStore` returns asyncio futures, through pyo3-async-runtimes' generic
-//!   runtime traits over the process-local runtime; the package subclasses it with coroutine
-//!   methods. Both are generated from one declaration (`store.rs`).
+//! - `AsyncSessionStore` returns asyncio futures of calls run on the process-local runtime,
+//!   completed on the event loop's thread (`runtime::awaitable`: no runtime thread takes the
+//!   GIL); the package subclasses it with coroutine methods. Both are generated from one
+//!   declaration (`store.rs`).
 //! - Both survive `os.fork()`: the runtime and the DynamoDB client are rebuilt in the child
 //!   by `connect-dynamodb-runtime`.
 //! - A Rust panic reaches Python as `InternalError`, never as pyo3's `PanicException`.
@@ -53,12 +54,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(error::error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(options::_config_fields, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
-    // Before the interpreter finalizes, runtime threads leave Python (runtime::exit_guard).
-    let before_exit = pyo3::types::PyCFunction::new_closure(py, None, None, |args, _kwargs| {
-        args.py().detach(runtime::exit_guard::before_exit);
-    })?;
-    py.import("atexit")?
-        .call_method1("register", (before_exit,))?;
     m.add_function(wrap_pyfunction!(_panic_async_for_tests, m)?)?;
     Ok(())
 }

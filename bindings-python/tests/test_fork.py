@@ -113,8 +113,8 @@ def test_fork_while_other_threads_wait_on_dynamodb(
     store: SessionStore, async_store: AsyncSessionStore, silent_server: Any
 ) -> None:
     """At the fork, one thread is inside a blocking call (without the GIL, in the runtime) and
-    another runs an event loop with calls in flight (their completions queued for the
-    runtime's blocking pool). The child must not inherit a lock any of them holds."""
+    another runs an event loop with calls in flight (their answers on the way to the loop's
+    mailbox). The child must not inherit a lock any of them holds."""
     options: dict[str, Any] = {
         "endpoint": silent_server.url,
         "attempt_timeout": 3,
