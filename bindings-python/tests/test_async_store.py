@@ -266,22 +266,7 @@ def test_calls_on_uvloop(
                 await store.set("u0", "{}", if_absent=True)
         finally:
             await store.aclose()
-        silent = AsyncSessionStore(
-            "sessions",
-            endpoint=silent_server.url,
-            attempt_timeout=30,
-            operation_timeout=30,
-            max_attempts=1,
-        )
-        try:
-            task = asyncio.ensure_future(silent.get("s"))
-            assert await asyncio.to_thread(silent_server.wait_until, accepted=1)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            assert await asyncio.to_thread(silent_server.wait_until, closed=1, timeout=5)
-        finally:
-            silent.close()
+        await cancelling_a_call_abandons_its_request(silent_server)
 
     uvloop.run(work())
 
@@ -329,6 +314,11 @@ def test_the_native_awaitables_need_a_running_loop(async_store: AsyncSessionStor
 
 
 async def test_cancelling_a_call_abandons_its_request(silent_server: Any) -> None:
+    await cancelling_a_call_abandons_its_request(silent_server)
+
+
+async def cancelling_a_call_abandons_its_request(silent_server: Any) -> None:
+    """The cancellation test's body, run by it on asyncio's loop and by the uvloop test."""
     store = AsyncSessionStore(
         "sessions",
         endpoint=silent_server.url,
