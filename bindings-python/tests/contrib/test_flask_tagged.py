@@ -105,6 +105,32 @@ def test_the_text_and_the_values_are_flasks_own(settings: dict[str, Any]) -> Non
             assert _typed(loaded[0]) == _typed(flask_serializer.loads(text))
 
 
+def test_tags_are_found_wherever_json_lets_them_be_written() -> None:
+    """A text without a tag is read without Flask's tag hook; so a tag must be found wherever
+    JSON lets a writer put it: after whitespace, with its key's space escaped."""
+    app = Flask(__name__)
+    interface = _interface()
+    texts = [
+        '{"a": { " t": [1, 2]}}',
+        '{"a":{\n\t" t":[1]}, "b": [{\r" d": "Mon, 06 May 2024 07:08:09 GMT"}]}',
+        '{"a":{"\\u0020t":[1]},"b":{"\\u0020b":"eA=="}}',
+        '{"a":{"\\u0020di":{" t__":[1]}}}',
+        # A tag's text inside a string, and a key with a leading space that is not a tag's.
+        '{"s":"{\\" t\\":[1]}","k":{" lead":1},"l":[{" t":[2]}]}',
+        '{"a":[{"x":1},{"y":[2]}],"s":"{ \\"x\\"}"}',  # no tag
+    ]
+    with app.app_context():
+        for text in texts:
+            expected = _typed(TaggedJSONSerializer().loads(text))
+            loaded = interface._load_data(text, app)
+            assert loaded is not None
+            assert _typed(loaded[0]) == expected, text
+            opened = interface._open_stored("sid", text)
+            if opened is not None:  # None: read as above, by _load_data
+                assert _typed(dict(opened)) == expected, text
+        assert interface._open_stored("sid", texts[0]) is not None
+
+
 def test_a_json_provider_of_another_kind_is_used_as_it_is() -> None:
     class Provider(DefaultJSONProvider):
         def dumps(self, obj: Any, **kwargs: Any) -> str:
