@@ -3,8 +3,9 @@
 #
 #   scripts/dynamodb-local.sh fetch             fetch the jar into the git-ignored cache
 #   scripts/dynamodb-local.sh run -- CMD ARGS   start a fresh in-memory server on a free
-#                                               loopback port, run CMD with DYNAMODB_ENDPOINT
-#                                               (and dummy AWS credentials) set, then stop the
+#                                               loopback port, run CMD with DYNAMODB_ENDPOINT,
+#                                               DYNAMODB_LOCAL_PID (the server's process) and
+#                                               dummy AWS credentials set, then stop the
 #                                               server, also when CMD fails or is interrupted;
 #                                               exits with CMD's status
 #
@@ -121,7 +122,9 @@ run() {
   start
   # DynamoDB Local accepts any credentials made of letters and digits. The command runs in
   # the background and is waited for, so a signal to this script is handled at once.
+  # DYNAMODB_LOCAL_PID lets a bench wait for the server to be idle between its measurements.
   DYNAMODB_ENDPOINT=$endpoint \
+    DYNAMODB_LOCAL_PID=$server_pid \
     AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID_LOCAL:-localtest} \
     AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY_LOCAL:-localtest} \
     AWS_REGION=${AWS_REGION:-us-east-1} \

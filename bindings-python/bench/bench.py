@@ -31,11 +31,15 @@ pass through a counting proxy in another process, DynamoDB requests and capacity
 
 Each figure comes from a fresh process per framework, store and round, which runs every
 scenario; the stores take turns in an order that alternates between rounds, and the median over
-the rounds is reported (the net figure: the median of each round's difference). Knobs
-(environment): BENCH_ROUNDS (3), BENCH_REQUESTS (120 per scenario, half that at 50 KB),
-BENCH_WARMUP (20), BENCH_FRAMEWORKS (flask,django,starlette), BENCH_SIZES (1,50),
-BENCH_COUNT_REQUESTS (10), BENCH_MEMORY_CALLS (100000; 0 skips the memory bench),
-BENCH_MEMORY_THREADS (4). Never fails on a target, only on an error.
+the rounds is reported (the net figure: the median of each round's difference). An untimed
+round of every process comes first, and each timed process starts once DynamoDB Local is idle:
+the server shares the machine's cores, and its JIT compiler, busy for seconds after a kind of
+request it has not served before, would otherwise slow whichever process runs beside it. Knobs
+(environment): BENCH_ROUNDS (5), BENCH_REQUESTS (120 per scenario, half that at 50 KB),
+BENCH_WARMUP (20), BENCH_WARMUP_ROUNDS (1 untimed round), BENCH_FRAMEWORKS
+(flask,django,starlette), BENCH_SIZES (1,50), BENCH_COUNT_REQUESTS (10), BENCH_MEMORY_CALLS
+(100000; 0 skips the memory bench), BENCH_MEMORY_THREADS (4). Never fails on a target, only on
+an error.
 """
 
 from __future__ import annotations
@@ -68,6 +72,11 @@ MAX_RATIO = {1: 0.25, 50: 0.5}
 # The Flask floor's read-only request (1 KB, load only) once more with a sleep of WAIT seconds in
 # the view: what waiting on an answer costs the app's CPU on this machine (a note of the report).
 WAIT = 0.001
+# DynamoDB Local counts as idle below this share of one core over QUIET_WINDOW seconds; a timed
+# process waits for that at most QUIET_MAX seconds (and the report says when it did not come).
+QUIET_SHARE = 0.10
+QUIET_WINDOW = 0.25
+QUIET_MAX = 20.0
 WAIT_SCENARIO = "1 KB, read-only, load only, 1 ms wait"
 
 FRAMEWORKS: dict[str, dict[str, Any]] = {
@@ -560,6 +569,35 @@ def _run_worker(job: str, kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system) process ``pid`` has used, from /proc; None without it."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _await_quiet_server(pid: int | None) -> float | None:
+    """Waits until DynamoDB Local (process ``pid``) uses under QUIET_SHARE of a core over
+    QUIET_WINDOW; returns the seconds waited, or None when it stayed busy for QUIET_MAX (or
+    cannot be watched)."""
+    if pid is None:
+        return None
+    started = time.perf_counter()
+    before = _cpu_seconds(pid)
+    while before is not None and time.perf_counter() - started < QUIET_MAX:
+        time.sleep(QUIET_WINDOW)
+        after = _cpu_seconds(pid)
+        if after is None:
+            return None
+        if after - before < QUIET_SHARE * QUIET_WINDOW:
+            return time.perf_counter() - started
+        before = after
+    return None
+
+
 def _create_tables(endpoint: str, stamp: str) -> dict[str, str]:
     import boto3
     from connect_dynamodb import SessionStore
@@ -644,22 +682,25 @@ METHOD = (
     "session of 1 KB or 50 KB of JSON values; a fresh process per store and round runs every "
     "scenario ({requests} timed requests per scenario at 1 KB, {requests50} at 50 KB, after "
     "{warmup} untimed), {rounds} rounds with the stores in alternating order on one DynamoDB "
-    "Local, medians reported. The floor ({floor}) is the framework's in-memory session "
-    "measured the same way in the same run; the net figure (store minus floor, the median of "
-    "each round's difference) is the session store's own cost. {peer} does what Flask-Session "
-    "0.8.0's DynamoDB backend does with boto3: one get_item per load, one update_item of the "
-    "framework's serialized session per save. Requests per second are of the one client in "
-    "series. DynamoDB requests and capacity units per request are counted by a proxy in "
-    "another process in a separate pass ({count} requests per scenario)."
+    "Local, after an untimed round of every process, each timed process starting once DynamoDB "
+    "Local is idle (under {quiet_pct}% of a core over {quiet_window} s), medians reported. The "
+    "floor ({floor}) is the framework's in-memory session measured the same way in the same run; "
+    "the net figure (store minus floor, the median of each round's difference) is the session "
+    "store's own cost. {peer} does what Flask-Session 0.8.0's DynamoDB backend does with boto3: "
+    "one get_item per load, one update_item of the framework's serialized session per save. "
+    "Requests per second are of the one client in series. DynamoDB requests and capacity units "
+    "per request are counted by a proxy in another process in a separate pass ({count} requests "
+    "per scenario)."
 )
 
 
 def main() -> None:
     endpoint = os.environ["DYNAMODB_ENDPOINT"]
     out = os.environ.get("BENCH_OUT") or None
-    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
     requests = int(os.environ.get("BENCH_REQUESTS", "120"))
     warmup = int(os.environ.get("BENCH_WARMUP", "20"))
+    warmup_rounds = int(os.environ.get("BENCH_WARMUP_ROUNDS", "1"))
     count_requests = int(os.environ.get("BENCH_COUNT_REQUESTS", "10"))
     memory_calls = int(os.environ.get("BENCH_MEMORY_CALLS", "100000"))
     frameworks = [
@@ -698,15 +739,28 @@ def main() -> None:
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {
         (f, k): [] for f in frameworks for k in KINDS
     }
-    for r in range(rounds):
+    server = os.environ.get("DYNAMODB_LOCAL_PID")
+    server_pid = int(server) if server else None
+    busy = 0
+    for r in range(-warmup_rounds, rounds):
         order = KINDS if r % 2 == 0 else tuple(reversed(KINDS))
         for framework in frameworks:
             line = []
             for kind in order:
+                waited = _await_quiet_server(server_pid) if r >= 0 else 0.0
+                busy += waited is None
                 t0 = time.perf_counter()
-                runs[(framework, kind)].append(_run_worker(framework, kind, ctx))
-                line.append(f"{kind} {time.perf_counter() - t0:.0f}s")
-            print(f"  round {r + 1} {framework}: {', '.join(line)}", flush=True)
+                result = _run_worker(framework, kind, ctx)
+                if r >= 0:
+                    runs[(framework, kind)].append(result)
+                note = ""
+                if waited is None and server_pid is not None:
+                    note = " (DynamoDB Local still busy)"
+                elif waited is not None and waited > 1:
+                    note = f" (DynamoDB Local idle after {waited:.1f}s)"
+                line.append(f"{kind} {time.perf_counter() - t0:.0f}s{note}")
+            name = f"round {r + 1}" if r >= 0 else "untimed round"
+            print(f"  {name} {framework}: {', '.join(line)}", flush=True)
 
     # The counting pass, through a proxy in another process.
     counted: dict[tuple[str, str], dict[str, Any]] = {}
@@ -744,6 +798,7 @@ def main() -> None:
             per_size,
             warmup,
             count_requests,
+            busy if server_pid is not None else None,
         )
 
     if memory_calls > 0:
@@ -766,6 +821,7 @@ def report_framework(
     per_size: dict[int, int],
     warmup: int,
     count_requests: int,
+    busy: int | None,
 ) -> None:
     spec = FRAMEWORKS[framework]
     names = spec["stores"]
@@ -873,12 +929,16 @@ def report_framework(
                 floor=floor,
                 peer=peer,
                 count=count_requests,
+                quiet_pct=round(QUIET_SHARE * 100),
+                quiet_window=QUIET_WINDOW,
             ),
             "baseline": peer,
             "stores": [floor, peer, THIS],
             "figures": figures,
             "targets": targets,
-            "notes": _notes(framework) + _wait_note(runs.get((framework, "floor"), [])),
+            "notes": _notes(framework)
+            + _wait_note(runs.get((framework, "floor"), []))
+            + _busy_note(busy),
         },
     )
 
@@ -901,6 +961,18 @@ def _wait_note(floor_runs: list[dict[str, Any]]) -> list[str]:
         f"{WAIT * 1000:.0f} ms time.sleep in the view, so about {cost:.0f} µs per wait (the "
         "thread sleeps, wakes, and runs slower for a while after). Both DynamoDB stores pay "
         "it once per DynamoDB request; the floor never waits."
+    ]
+
+
+def _busy_note(busy: int | None) -> list[str]:
+    """What the report says when some timed process did not start on an idle DynamoDB Local."""
+    if busy is None:
+        return ["DYNAMODB_LOCAL_PID was not set: no process waited for DynamoDB Local to be idle."]
+    if busy == 0:
+        return []
+    return [
+        f"DynamoDB Local was still busy after {QUIET_MAX:.0f} s before {busy} timed "
+        "process(es) of the run, which then started anyway."
     ]
 
 
