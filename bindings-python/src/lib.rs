@@ -22,6 +22,7 @@
 mod cli;
 mod convert;
 mod error;
+mod json;
 mod kv;
 mod options;
 mod runtime;
@@ -52,6 +53,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(error::error_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(json::json_members, m)?)?;
     m.add_function(wrap_pyfunction!(options::_config_fields, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_async_for_tests, m)?)?;

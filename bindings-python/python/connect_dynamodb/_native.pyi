@@ -23,6 +23,7 @@ __all__ = [
     "UserSession",
     "__version__",
     "_config_fields",
+    "_json_members",
     "_panic_async_for_tests",
     "_panic_for_tests",
     "error_kinds",
@@ -43,6 +44,10 @@ def error_kinds() -> list[tuple[str, bool]]: ...
 # `python -m connect_dynamodb`: the core's ops CLI; returns the exit status.
 def run_cli(args: list[str]) -> int: ...
 def _config_fields() -> list[tuple[str, str]]: ...
+
+# The members of a JSON object's text as json.loads gives them, with where each value's text
+# lies; None when the text is left to Python's json (connect_dynamodb.contrib._stored_text).
+def _json_members(text: str) -> tuple[dict[str, object], dict[str, tuple[int, int]]] | None: ...
 
 _Seconds: TypeAlias = int | float | datetime.timedelta
 _Expires: TypeAlias = datetime.datetime | int | float | None

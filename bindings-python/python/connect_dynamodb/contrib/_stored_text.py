@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator, Mapping
 from json.decoder import scanstring
 from typing import Any
 
+from connect_dynamodb._native import _json_members
+
 __all__ = ["Scanner", "StoredText", "members", "parse", "print_of"]
 
 #: ``json``'s scanner: ``scan(text, index)`` gives the value at ``index`` and the index after it.
@@ -69,11 +71,20 @@ def members(text: str, scan: Scanner) -> Iterator[tuple[str, Any, int, int]]:
         raise ValueError(f"extra data at {pos}")
 
 
-def parse(text: str, scan: Scanner) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
+def parse(
+    text: str, scan: Scanner, *, plain: bool = False
+) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
     """What ``json.loads(text)`` gives for the text of a JSON object (its values decoded by
     ``scan``; the object itself is not passed to an ``object_hook``), and where the text of each
     of its values lies in ``text``; None when ``text`` holds no object. Raises ``ValueError`` when
-    ``text`` begins with an object but is not the text of one."""
+    ``text`` begins with an object but is not the text of one.
+
+    ``plain``: ``scan`` is ``json``'s own scanner, without hooks, so the native reader may read
+    the text (about three times as fast); what it declines is read here."""
+    if plain:
+        parsed = _json_members(text)
+        if parsed is not None:
+            return parsed
     pos = _WHITESPACE.match(text).end()
     if text[pos : pos + 1] != "{":
         return None

@@ -124,8 +124,7 @@ def _iso(moment: datetime) -> str:
 # - reading: ``json``'s scanner with an ``object_hook`` that undoes the tags (inside out, as
 #   Flask does), once per top-level value, noting where each value's text lies (``_stored_text``);
 #   a text in which no object's first key begins with a space (or an escape) holds no tag, and
-#   is read without the hook, which costs a Python call per object (a quarter of the reading of
-#   a 50 KB session);
+#   is read without the hook, which costs a Python call per object, by the native reader;
 # - finding changes: a value whose ``marshal`` print is the one it was loaded with is unchanged;
 #   any other is compared with the value as loaded (from its print, or decoded again from its
 #   text when marshal cannot copy it: a Markup, UUID or datetime), as Flask's values compare;
@@ -521,7 +520,7 @@ class DynamoDBSessionInterface(SessionInterface):
         as Flask does)."""
         try:
             scan = _scanner(text)
-            parsed = parse(text, scan)
+            parsed = parse(text, scan, plain=scan is _scan_plain)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
         if parsed is None:
