@@ -41,9 +41,11 @@ pub(crate) fn json_members<'py>(
     text: &Bound<'py, PyString>,
 ) -> PyResult<Option<(Bound<'py, PyDict>, Bound<'py, PyDict>)>> {
     let py = text.py();
-    if !text
-        .call_method0(pyo3::intern!(py, "isascii"))?
-        .is_truthy()?
+    // A subclass of str may answer `isascii` as it likes: only a str itself is read here.
+    if !text.is_exact_instance_of::<PyString>()
+        || !text
+            .call_method0(pyo3::intern!(py, "isascii"))?
+            .is_truthy()?
     {
         return Ok(None);
     }

@@ -118,6 +118,19 @@ def test_what_the_native_reader_declines_json_reads(text: str) -> None:
     assert _read(text, plain=True) == _read(text, plain=False)
 
 
+def test_a_subclass_of_str_is_left_to_json() -> None:
+    class Claims(str):
+        __slots__ = ()
+
+        def isascii(self) -> bool:
+            return True
+
+    text = Claims('{"a":"\\n\u00e9","\u00e9":1}')
+    assert _json_members(text) is None
+    assert _read(text, plain=True) == _read(text, plain=False)
+    assert _read(text, plain=True)[0] == _typed({"a": "\n\u00e9", "\u00e9": 1})
+
+
 def test_a_text_of_many_distinct_keys_is_read_as_json_reads_it() -> None:
     inner = {f"k{i}": i for i in range(300)}
     text = json.dumps({"a": inner, "b": [inner, {"k299": "last"}], "k0": 0})
