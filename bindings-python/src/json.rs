@@ -3,9 +3,9 @@
 //! values, with where each value's text lies.
 //!
 //! It gives what `json.loads` gives, or declines (returns `None`) and leaves the text to
-//! Python's own `json`: it reads only the text a session integration writes with `json.dumps`'
-//! defaults, ASCII, and declines on anything else (non-ASCII text, `NaN` or `Infinity`, an
-//! escaped lone surrogate, nesting deeper than [`MAX_DEPTH`], any text `json` would reject), so
+//! Python's own `json`. It reads ASCII text, which is what `json.dumps` writes by default (and
+//! what the integrations store), and declines non-ASCII text, `NaN` and `Infinity`, an escaped
+//! lone surrogate, nesting deeper than [`MAX_DEPTH`] and any text `json` would reject, so that
 //! the values, their order, the errors and their messages stay `json`'s own.
 
 use std::collections::HashMap;
