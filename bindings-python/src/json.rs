@@ -35,10 +35,16 @@ type Read<T> = Result<T, Stop>;
 /// The members of the JSON object `text` holds, as `(values, spans)`: two dicts by key, the
 /// values as `json.loads(text)` gives them, and `(start, end)`, where each value's text lies
 /// in `text`; `None` when the text is left to Python's `json` (see the module's docs).
+///
+/// `hook` and `hook_keys`: `json`'s `object_hook`, for a hook that changes only objects of one
+/// key that `hook_keys` holds (Flask's tags) and is called for those alone, inside out as
+/// `json` calls it. An error in the hook declines, so that `json` raises it.
 #[pyfunction]
-#[pyo3(name = "_json_members")]
+#[pyo3(name = "_json_members", signature = (text, hook = None, hook_keys = None))]
 pub(crate) fn json_members<'py>(
     text: &Bound<'py, PyString>,
+    hook: Option<Bound<'py, PyAny>>,
+    hook_keys: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Option<(Bound<'py, PyDict>, Bound<'py, PyDict>)>> {
     let py = text.py();
     // A subclass of str may answer `isascii` as it likes: only a str itself is read here.
@@ -57,6 +63,7 @@ pub(crate) fn json_members<'py>(
         at: 0,
         depth: 0,
         keys: HashMap::default(),
+        hook: hook.zip(hook_keys),
     };
     match reader.members() {
         Ok(members) => Ok(Some(members)),
@@ -101,6 +108,8 @@ struct Reader<'py, 'a> {
     /// The first keys read, by their text: a key repeated (in every item of a list) is one
     /// string, hashed once, as `json` makes it.
     keys: HashMap<&'a [u8], Bound<'py, PyString>, BuildHasherDefault<Fnv>>,
+    /// The object hook and the keys of the objects it is called for.
+    hook: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
 }
 
 impl<'py, 'a> Reader<'py, 'a> {
@@ -219,6 +228,13 @@ impl<'py, 'a> Reader<'py, 'a> {
             object.set_item(key, reader.value()?)?;
             Ok(())
         })?;
+        if let Some((hook, keys)) = &self.hook
+            && object.len() == 1
+            && let Some((key, _)) = object.iter().next()
+            && keys.contains(key)?
+        {
+            return hook.call1((object,)).map_err(|_| Stop::Decline);
+        }
         Ok(object.into_any())
     }
 

@@ -2,7 +2,7 @@
 # `make lint-python` (mypy.stubtest).
 
 import datetime
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Container, Mapping
 from typing import ClassVar, Literal, final
 
 from typing_extensions import Self, TypeAlias, disjoint_base
@@ -45,9 +45,14 @@ def error_kinds() -> list[tuple[str, bool]]: ...
 def run_cli(args: list[str]) -> int: ...
 def _config_fields() -> list[tuple[str, str]]: ...
 
-# The members of a JSON object's text as json.loads gives them, with where each value's text
-# lies; None when the text is left to Python's json (connect_dynamodb.contrib._stored_text).
-def _json_members(text: str) -> tuple[dict[str, object], dict[str, tuple[int, int]]] | None: ...
+# The members of a JSON object's text as json.loads gives them (with an object hook called for
+# the one-key objects whose key hook_keys holds), with where each value's text lies; None when
+# the text is left to Python's json (connect_dynamodb.contrib._stored_text).
+def _json_members(
+    text: str,
+    hook: Callable[[dict[str, object]], object] | None = None,
+    hook_keys: Container[str] | None = None,
+) -> tuple[dict[str, object], dict[str, tuple[int, int]]] | None: ...
 
 _Seconds: TypeAlias = int | float | datetime.timedelta
 _Expires: TypeAlias = datetime.datetime | int | float | None

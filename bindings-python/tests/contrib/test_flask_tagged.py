@@ -103,6 +103,22 @@ def test_the_text_and_the_values_are_flasks_own(settings: dict[str, Any]) -> Non
             loaded = interface._load_data(text, app)
             assert loaded is not None
             assert _typed(loaded[0]) == _typed(flask_serializer.loads(text))
+            # As a request opens it: the native reader, or json's scanner when it declines.
+            opened = interface._open_stored("sid", text)
+            if opened is not None:  # None: a tagged value as the whole session
+                assert _typed(dict(opened)) == _typed(loaded[0])
+
+
+def test_a_tagged_session_is_read_by_the_native_reader_with_flasks_values() -> None:
+    from connect_dynamodb._native import _json_members
+    from connect_dynamodb.contrib.flask import _TAG_KEYS, _untag
+
+    text = TaggedJSONSerializer().dumps(TAGGED)
+    parsed = _json_members(text, _untag, _TAG_KEYS)
+    assert parsed is not None
+    assert _typed(parsed[0]) == _typed(TaggedJSONSerializer().loads(text))
+    # A tag whose value Flask cannot read is left to json, which raises as Flask would.
+    assert _json_members('{"a":{" b":"not base64!"}}', _untag, _TAG_KEYS) is None
 
 
 def test_tags_are_found_wherever_json_lets_them_be_written() -> None:

@@ -26,10 +26,10 @@ def _typed(value: Any) -> Any:
     return (type(value).__name__, repr(value))
 
 
-def _read(text: str, plain: bool) -> Any:
+def _read(text: str, native: bool) -> Any:
     """``parse``'s result with its types, or the error it raised."""
     try:
-        parsed = parse(text, SCAN, plain=plain)
+        parsed = parse(text, SCAN, native=native)
     except Exception as err:  # the error itself is compared
         return ("raised", type(err).__name__, str(err))
     if parsed is None:
@@ -73,7 +73,7 @@ def test_the_native_reader_gives_what_json_gives() -> None:
     for _ in range(2000):
         data = {rnd.choice(["a", "b", "c", "d", "e"]): _random_value(rnd) for _ in range(6)}
         for text in _texts(rnd, data):
-            assert _read(text, plain=True) == _read(text, plain=False), text
+            assert _read(text, native=True) == _read(text, native=False), text
             read_natively += _json_members(text) is not None
             ascii_texts += text.isascii()
     # Every ASCII text is read natively (json.dumps' default is ASCII).
@@ -115,7 +115,7 @@ def test_the_native_reader_gives_what_json_gives() -> None:
 )
 def test_what_the_native_reader_declines_json_reads(text: str) -> None:
     assert _json_members(text) is None
-    assert _read(text, plain=True) == _read(text, plain=False)
+    assert _read(text, native=True) == _read(text, native=False)
 
 
 def test_a_subclass_of_str_is_left_to_json() -> None:
@@ -127,8 +127,8 @@ def test_a_subclass_of_str_is_left_to_json() -> None:
 
     text = Claims('{"a":"\\n\u00e9","\u00e9":1}')
     assert _json_members(text) is None
-    assert _read(text, plain=True) == _read(text, plain=False)
-    assert _read(text, plain=True)[0] == _typed({"a": "\n\u00e9", "\u00e9": 1})
+    assert _read(text, native=True) == _read(text, native=False)
+    assert _read(text, native=True)[0] == _typed({"a": "\n\u00e9", "\u00e9": 1})
 
 
 def test_a_text_of_many_distinct_keys_is_read_as_json_reads_it() -> None:

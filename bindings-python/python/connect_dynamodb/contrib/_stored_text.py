@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import marshal
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from json.decoder import scanstring
 from typing import Any
 
@@ -72,17 +72,24 @@ def members(text: str, scan: Scanner) -> Iterator[tuple[str, Any, int, int]]:
 
 
 def parse(
-    text: str, scan: Scanner, *, plain: bool = False
+    text: str,
+    scan: Scanner,
+    *,
+    native: bool = False,
+    tags: tuple[Callable[[dict[str, Any]], Any], Container[str]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
     """What ``json.loads(text)`` gives for the text of a JSON object (its values decoded by
     ``scan``; the object itself is not passed to an ``object_hook``), and where the text of each
     of its values lies in ``text``; None when ``text`` holds no object. Raises ``ValueError`` when
     ``text`` begins with an object but is not the text of one.
 
-    ``plain``: ``scan`` is ``json``'s own scanner, without hooks, so the native reader may read
-    the text (about three times as fast); what it declines is read here."""
-    if plain:
-        parsed = _json_members(text)
+    ``native``: the native reader may read the text (a 50 KB session in two thirds of the
+    time); what it declines is read here. ``scan`` must then be ``json``'s own scanner without
+    hooks, or with ``tags``' hook: an object hook that changes only the objects of one key in
+    ``tags``' keys (Flask's tags), which the native reader calls for those objects alone."""
+    if native:
+        hook, keys = tags if tags is not None else (None, None)
+        parsed = _json_members(text, hook, keys)
         if parsed is not None:
             return parsed
     pos = _WHITESPACE.match(text).end()

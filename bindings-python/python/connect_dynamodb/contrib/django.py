@@ -215,7 +215,7 @@ def _decode(text: str) -> tuple[dict[str, Any], StoredText] | None:
     """The session ``text`` holds (what ``json.loads`` gives, when it is a dict), and the stored
     text to find its changes by; None when ``text`` is not a JSON object."""
     try:
-        parsed = parse(text, _scan, plain=True)
+        parsed = parse(text, _scan, native=True)
     except ValueError:
         return None
     if parsed is None:

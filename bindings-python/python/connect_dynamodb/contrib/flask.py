@@ -520,7 +520,7 @@ class DynamoDBSessionInterface(SessionInterface):
         as Flask does)."""
         try:
             scan = _scanner(text)
-            parsed = parse(text, scan, plain=scan is _scan_plain)
+            parsed = parse(text, scan, native=True, tags=(_untag, _TAG_KEYS))
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
         if parsed is None:

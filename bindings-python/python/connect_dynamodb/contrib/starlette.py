@@ -202,7 +202,7 @@ def _one_value_changed(
     shift = len(new) - len(old)
     try:
         if spans is None:
-            parsed = parse(text, _scan, plain=True)
+            parsed = parse(text, _scan, native=True)
             if parsed is None:
                 return None
             data, found = parsed
