@@ -121,10 +121,11 @@ def _iso(moment: datetime) -> str:
 # list of a loaded session the same way. For the serializer's default tags and Flask's own JSON
 # provider the code below gives the same text and the same values for much less:
 #
-# - reading: ``json``'s scanner with an ``object_hook`` that undoes the tags (inside out, as
-#   Flask does), once per top-level value, noting where each value's text lies (``_stored_text``);
-#   a text in which no object's first key begins with a space (or an escape) holds no tag, and
-#   is read without the hook, which costs a Python call per object, by the native reader;
+# - reading: once, noting where each top-level value's text lies (``_stored_text``), by the
+#   native reader, which calls the tags' ``to_python`` for the one-key objects whose key is a
+#   tag's (inside out, as Flask does); a text it leaves to ``json`` is read by ``json``'s scanner
+#   with an ``object_hook`` that undoes the tags, or without the hook (a Python call per object)
+#   when no object's first key begins with a space or an escape, so that no tag can be there;
 # - finding changes: a value whose ``marshal`` print is the one it was loaded with is unchanged;
 #   any other is compared with the value as loaded (from its print, or decoded again from its
 #   text when marshal cannot copy it: a Markup, UUID or datetime), as Flask's values compare;
