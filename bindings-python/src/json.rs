@@ -343,8 +343,7 @@ impl<'py, 'a> Reader<'py, 'a> {
     }
 
     fn hex4(&self, at: usize) -> Read<u32> {
-        let digits = self.text.get(at..at + 4).ok_or(Stop::Decline)?;
-        let digits = std::str::from_utf8(digits).map_err(|_| Stop::Decline)?;
+        let digits = self.chars.get(at..at + 4).ok_or(Stop::Decline)?;
         if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Stop::Decline);
         }

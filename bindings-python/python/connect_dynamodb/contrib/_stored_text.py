@@ -25,7 +25,7 @@ from typing import Any
 
 from connect_dynamodb._native import _json_members
 
-__all__ = ["Scanner", "StoredText", "members", "parse", "print_of"]
+__all__ = ["Scanner", "StoredText", "members", "parse", "parse_natively", "print_of"]
 
 #: ``json``'s scanner: ``scan(text, index)`` gives the value at ``index`` and the index after it.
 Scanner = Callable[[str, int], "tuple[Any, int]"]
@@ -71,25 +71,30 @@ def members(text: str, scan: Scanner) -> Iterator[tuple[str, Any, int, int]]:
         raise ValueError(f"extra data at {pos}")
 
 
-def parse(
+def parse_natively(
     text: str,
-    scan: Scanner,
-    *,
-    native: bool = False,
     tags: tuple[Callable[[dict[str, Any]], Any], Container[str]] | None = None,
+) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
+    """What :func:`parse` gives, read by the native reader (a 50 KB session in two thirds of the
+    time), or None when it leaves the text to ``json`` (then :func:`parse` reads it, and raises
+    where ``json`` would). ``tags``: an object hook that changes only the objects of one key in
+    the given keys (Flask's tags), called for those objects alone, and those keys."""
+    hook, keys = tags if tags is not None else (None, None)
+    return _json_members(text, hook, keys)
+
+
+def parse(
+    text: str, scan: Scanner, *, native: bool = False
 ) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
     """What ``json.loads(text)`` gives for the text of a JSON object (its values decoded by
     ``scan``; the object itself is not passed to an ``object_hook``), and where the text of each
     of its values lies in ``text``; None when ``text`` holds no object. Raises ``ValueError`` when
     ``text`` begins with an object but is not the text of one.
 
-    ``native``: the native reader may read the text (a 50 KB session in two thirds of the
-    time); what it declines is read here. ``scan`` must then be ``json``'s own scanner without
-    hooks, or with ``tags``' hook: an object hook that changes only the objects of one key in
-    ``tags``' keys (Flask's tags), which the native reader calls for those objects alone."""
+    ``native``: ``scan`` is ``json``'s own scanner, without hooks, so :func:`parse_natively`
+    may read the text first."""
     if native:
-        hook, keys = tags if tags is not None else (None, None)
-        parsed = _json_members(text, hook, keys)
+        parsed = parse_natively(text)
         if parsed is not None:
             return parsed
     pos = _WHITESPACE.match(text).end()

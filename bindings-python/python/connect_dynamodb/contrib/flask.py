@@ -89,7 +89,7 @@ from werkzeug.datastructures import CallbackDict
 from werkzeug.http import http_date
 
 from connect_dynamodb import ConflictError, InvalidArgumentError
-from connect_dynamodb.contrib._stored_text import Scanner, StoredText, parse, print_of
+from connect_dynamodb.contrib._stored_text import StoredText, parse, parse_natively, print_of
 
 if TYPE_CHECKING:
     from flask import Flask, Request, Response
@@ -247,11 +247,6 @@ _scan_plain = make_scanner(json.JSONDecoder())
 # space, so its text is "{", JSON's whitespace, a quote, then a space or an escape (of the space).
 # A match elsewhere (inside a string) only costs the hook.
 _MAY_BE_TAGGED = re.compile(r'\{[ \t\n\r]*"[ \\]').search
-
-
-def _scanner(text: str) -> Scanner:
-    """The scanner that reads ``text`` as Flask's tagged JSON."""
-    return _scan if _MAY_BE_TAGGED(text) else _scan_plain
 
 
 def _copy(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -520,8 +515,9 @@ class DynamoDBSessionInterface(SessionInterface):
         write them (see above); None when ``text`` is not a JSON object (the caller decodes it
         as Flask does)."""
         try:
-            scan = _scanner(text)
-            parsed = parse(text, scan, native=True, tags=(_untag, _TAG_KEYS))
+            parsed = parse_natively(text, (_untag, _TAG_KEYS))
+            if parsed is None:  # left to json: the tag hook only where a tag may be
+                parsed = parse(text, _scan if _MAY_BE_TAGGED(text) else _scan_plain)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
         if parsed is None:
@@ -530,7 +526,9 @@ class DynamoDBSessionInterface(SessionInterface):
         if len(data) == 1 and next(iter(data)) in _UNTAGS:
             return None  # a tagged value as the whole session
         session = self.session_class(data, sid=sid)
-        session._stored = StoredText(text, data, spans, scan)
+        # The scanner with the hook reads any value as Flask does; the stored text uses it only
+        # for a value that marshal cannot copy.
+        session._stored = StoredText(text, data, spans, _scan)
         return session
 
     def regenerate(self, session: DynamoDBSession) -> None:
