@@ -64,6 +64,14 @@ bench-rust: ## Run only the Rust benches (the core against the bare AWS SDK, the
 bench-rust-suite: # The Rust benches, run by `make bench-rust` inside DynamoDB Local's lifetime
 	for bench in $(RUST_BENCHES); do $(RUST_BENCH_DIR)/$$bench || exit $$?; done
 
+.PHONY: profile
+profile: export BENCH_OUT ?= $(BENCH_RESULTS)
+profile: python-venv ## Profile where a store call's CPU goes (Linux perf; release builds): the core's get and set and a Flask request, 1 KB and 50 KB; results into benchmarks/results, then BENCHMARKS.md
+	$(CARGO) build --release -q -p connect-dynamodb-core --examples
+	PROFILE_EXAMPLE=$(RUST_BENCH_DIR)/call_profile $(DYNAMODB_LOCAL) run -- python3 scripts/profile.py core
+	$(PY_DIR)/bench/bench.sh --profile
+	python3 scripts/bench-report.py "$$BENCH_OUT"
+
 bench-report: ## Regenerate BENCHMARKS.md and the plots in benchmarks/ from benchmarks/results (or BENCH_OUT)
 	python3 scripts/bench-report.py $(if $(BENCH_OUT),"$(BENCH_OUT)",)
 
