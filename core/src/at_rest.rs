@@ -430,13 +430,26 @@ impl AtRest {
         Ok(AttributeValue::B(out.into()))
     }
 
+    /// [`Self::decode_known`] without a known text.
+    #[cfg(test)]
+    pub(crate) fn decode(&self, table_key: &str, value: AttributeValue) -> Result<Decoded> {
+        self.decode_known(table_key, value, None)
+    }
+
     /// Decodes a stored `sess` of the item under `table_key`. `Err(UNREADABLE)` for a key this
     /// store was not given or a newer format; [`Decoded::Damaged`] for anything else it
-    /// cannot read.
-    pub(crate) fn decode(&self, table_key: &str, value: AttributeValue) -> Result<Decoded> {
+    /// cannot read. `known`: a text known to be JSON text (the session's last, see
+    /// `memory::KnownJson`); a decoded text equal to it is not checked again.
+    pub(crate) fn decode_known(
+        &self,
+        table_key: &str,
+        value: AttributeValue,
+        known: Option<&str>,
+    ) -> Result<Decoded> {
+        let is_json = |text: &str| known == Some(text) || crate::item::is_json(text);
         let bytes = match value {
             AttributeValue::S(text) => {
-                return Ok(if crate::item::is_json(&text) {
+                return Ok(if is_json(&text) {
                     Decoded::Session(text)
                 } else {
                     Decoded::Damaged(NOT_JSON_TEXT)
@@ -523,7 +536,7 @@ impl AtRest {
             payload
         };
         match String::from_utf8(text) {
-            Ok(text) if crate::item::is_json(&text) => Ok(Decoded::Session(text)),
+            Ok(text) if is_json(&text) => Ok(Decoded::Session(text)),
             _ => Ok(Decoded::Damaged("the decoded session is not JSON text")),
         }
     }

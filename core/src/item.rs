@@ -184,6 +184,19 @@ pub(crate) fn read(
     key: &str,
     at_rest: &AtRest,
 ) -> Result<Stored> {
+    read_known(item, now, oldest_created, key, at_rest, None)
+}
+
+/// [`read`], with `known`: a text known to be JSON text (the session's last, see
+/// `memory::KnownJson`); a session text equal to it is not checked again.
+pub(crate) fn read_known(
+    item: Option<HashMap<String, AttributeValue>>,
+    now: f64,
+    oldest_created: Option<f64>,
+    key: &str,
+    at_rest: &AtRest,
+    known: Option<&str>,
+) -> Result<Stored> {
     let Some(mut item) = item else {
         return Ok(Stored::Absent {
             version: 0,
@@ -212,7 +225,7 @@ pub(crate) fn read(
     let Some(sess) = item.remove(ATTR_SESS) else {
         return Ok(absent);
     };
-    let session = match at_rest.decode(key, sess)? {
+    let session = match at_rest.decode_known(key, sess, known)? {
         Decoded::Session(session) => session,
         Decoded::Damaged(why) => {
             // A plain text that is not JSON is what connect-dynamodb has always skipped

@@ -1,6 +1,7 @@
 //! What a store remembers of the sessions it recently read or wrote, bounded: the stored expiry
-//! (for touch throttling without a read), the creation time (so a save keeps it), and, with
-//! versioned writes on, the versions and texts it loaded (the base of a three-way merge).
+//! (for touch throttling without a read), the creation time (so a save keeps it), with
+//! versioned writes on, the versions and texts it loaded (the base of a three-way merge), and
+//! the last large text of each session found to be JSON ([`KnownJson`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,6 +45,64 @@ impl Seen {
     }
 }
 
+/// Texts shorter than this are checked again on every read: the check of a few KB costs a few
+/// microseconds, less than remembering them would be worth.
+pub(crate) const KNOWN_JSON_MIN_BYTES: usize = 4 * 1024;
+/// Bytes of known JSON text remembered per generation; two generations are kept.
+pub(crate) const KNOWN_JSON_BYTES: usize = 8 * 1024 * 1024;
+
+/// The last text of each session (of [`KNOWN_JSON_MIN_BYTES`] or more) that this process
+/// found to be JSON text, by table key: the text it wrote, or read and checked. A read that
+/// returns exactly that text again needs a comparison of bytes, not the check of the whole
+/// text (a 50 KB session's check costs 50 to 100 µs). Two generations, as [`SessionMemory`]'s.
+#[derive(Default)]
+pub(crate) struct KnownJson {
+    current: HashMap<String, Arc<str>>,
+    current_bytes: usize,
+    previous: HashMap<String, Arc<str>>,
+}
+
+impl KnownJson {
+    /// The text remembered for `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<Arc<str>> {
+        self.current
+            .get(key)
+            .or_else(|| self.previous.get(key))
+            .cloned()
+    }
+
+    /// Remembers `text`, known to be JSON text, as the last text of `key` (a shorter text
+    /// than [`KNOWN_JSON_MIN_BYTES`] forgets the key's).
+    pub(crate) fn remember(&mut self, key: &str, text: &str) {
+        if self.current.get(key).is_some_and(|known| **known == *text) {
+            return;
+        }
+        self.forget(key);
+        if text.len() < KNOWN_JSON_MIN_BYTES || text.len() > KNOWN_JSON_BYTES {
+            return;
+        }
+        if self.current_bytes + text.len() > KNOWN_JSON_BYTES {
+            self.previous = std::mem::take(&mut self.current);
+            self.current_bytes = 0;
+        }
+        self.current_bytes += text.len();
+        self.current.insert(key.to_owned(), Arc::from(text));
+    }
+
+    pub(crate) fn forget(&mut self, key: &str) {
+        if let Some(known) = self.current.remove(key) {
+            self.current_bytes -= known.len();
+        }
+        self.previous.remove(key);
+    }
+
+    fn clear(&mut self) {
+        self.current.clear();
+        self.previous.clear();
+        self.current_bytes = 0;
+    }
+}
+
 /// Two generations of bounded maps: when the current one is full it becomes the previous one
 /// and the old previous one is dropped, so memory stays bounded and recent sessions stay known.
 #[derive(Default)]
@@ -51,6 +110,8 @@ pub(crate) struct SessionMemory {
     current: HashMap<String, Seen>,
     current_bytes: usize,
     previous: HashMap<String, Seen>,
+    /// The sessions' last texts known to be JSON.
+    pub(crate) known_json: KnownJson,
 }
 
 impl SessionMemory {
@@ -94,12 +155,14 @@ impl SessionMemory {
 
     pub(crate) fn forget(&mut self, key: &str) {
         self.take(key);
+        self.known_json.forget(key);
     }
 
     pub(crate) fn clear(&mut self) {
         self.current.clear();
         self.previous.clear();
         self.current_bytes = 0;
+        self.known_json.clear();
     }
 
     fn take(&mut self, key: &str) -> Option<Seen> {
@@ -153,6 +216,41 @@ mod tests {
         assert_eq!(memory.recall("x").map(|s| s.expires), Some(3.0));
         memory.forget("x");
         assert!(memory.recall("x").is_none());
+    }
+
+    #[test]
+    fn known_json_keeps_the_last_large_text_of_each_session_bounded() {
+        let mut known = KnownJson::default();
+        let large = |n: usize| format!("[{}{n}]", "1,".repeat(KNOWN_JSON_MIN_BYTES / 2));
+        known.remember("a", &large(1));
+        assert_eq!(known.get("a").as_deref(), Some(large(1).as_str()));
+        known.remember("a", &large(2));
+        assert_eq!(known.get("a").as_deref(), Some(large(2).as_str()));
+        // A short text is not remembered, and the key's earlier one is forgotten.
+        known.remember("a", "{}");
+        assert!(known.get("a").is_none());
+        known.remember("b", &large(3));
+        known.forget("b");
+        assert!(known.get("b").is_none());
+        // Bounded: two generations at most.
+        let text = large(4);
+        for i in 0..(3 * KNOWN_JSON_BYTES / text.len()) {
+            known.remember(&i.to_string(), &text);
+        }
+        let held: usize = known
+            .current
+            .values()
+            .chain(known.previous.values())
+            .map(|t| t.len())
+            .sum();
+        assert!(held <= 2 * KNOWN_JSON_BYTES, "{held}");
+        assert_eq!(
+            known.current_bytes,
+            known.current.values().map(|t| t.len()).sum::<usize>()
+        );
+        let last = (3 * KNOWN_JSON_BYTES / text.len() - 1).to_string();
+        assert_eq!(known.get(&last).as_deref(), Some(text.as_str()));
+        assert!(known.get("0").is_none());
     }
 
     #[test]

@@ -425,7 +425,15 @@ impl SessionStore {
             .await
             .map_err(|e| Error::from_sdk("GetItem", e))?;
         let now = self.now_secs();
-        item::read(out.item, now, c.oldest_created(now), key, &c.at_rest)
+        let known = self.memory().known_json.get(key);
+        item::read_known(
+            out.item,
+            now,
+            c.oldest_created(now),
+            key,
+            &c.at_rest,
+            known.as_deref(),
+        )
     }
 
     /// Remembers what a read of the session under `key` found (forgets it when there is no
@@ -444,6 +452,7 @@ impl SessionStore {
                     own: None,
                 });
                 memory.saw(key, expiry::epoch_secs(record.expires_at), *created, load);
+                memory.known_json.remember(key, &record.session);
             }
             _ => memory.forget(key),
         }
@@ -538,7 +547,15 @@ impl SessionStore {
                         session: Arc::from(plan.session.as_str()),
                         own: (plan.session != session).then(|| Arc::from(session)),
                     });
-                    self.memory().saw(&key, expires, plan.created, load);
+                    let mut memory = self.memory();
+                    memory.saw(&key, expires, plan.created, load);
+                    // The text checked above, unless a merge made another.
+                    if plan.session == session {
+                        memory.known_json.remember(&key, session);
+                    } else {
+                        memory.known_json.forget(&key);
+                    }
+                    drop(memory);
                     return Ok(Saved {
                         outcome: SetOutcome::Written,
                         version: plan.version.map(|(_, next)| next),

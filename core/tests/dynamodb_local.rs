@@ -1320,3 +1320,55 @@ async fn first_use_creates_checks_or_leaves_the_table() {
     assert_eq!(requests.count("DescribeTable"), 0);
     assert_eq!(requests.count("GetItem"), 1);
 }
+
+#[tokio::test]
+async fn a_large_session_is_checked_again_whenever_its_stored_text_changes() {
+    // A store remembers the last large text of a session it found to be JSON, so that reading
+    // the same text again needs no check; any other text, written by anyone, is checked.
+    let (store, _) = fresh_store("known-json", |c| c).await;
+    let key = format!("{}{SID}", store.config().prefix());
+    let large = |tag: &str| format!(r#"{{"tag":"{tag}","cart":[{}0]}}"#, "12345,".repeat(2000));
+    let valid = large("a");
+    assert!(valid.len() > 8 * 1024);
+    let put_by_hand = |text: String| {
+        let store = &store;
+        let key = key.clone();
+        async move {
+            let expires = SystemTime::now() + Duration::from_secs(3600);
+            let secs = expires
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs();
+            store
+                .client()
+                .put_item()
+                .table_name(store.config().table())
+                .item("id", AttributeValue::S(key))
+                .item("expires", AttributeValue::N(secs.to_string()))
+                .item("type", AttributeValue::S("connect-session".to_owned()))
+                .item("sess", AttributeValue::S(text))
+                .send()
+                .await
+                .expect("put by hand");
+        }
+    };
+    let read = || async { store.get(SID).await.expect("get").map(|r| r.session) };
+
+    store.set(SID, &valid, None).await.expect("set");
+    assert_eq!(read().await.as_deref(), Some(valid.as_str()));
+    assert_eq!(read().await.as_deref(), Some(valid.as_str()));
+    // Damaged by another writer, one character short of the text this store wrote and read.
+    put_by_hand(valid[..valid.len() - 1].to_owned()).await;
+    assert_eq!(read().await, None);
+    // Damaged in the middle, the length kept.
+    put_by_hand(valid.replacen("\"cart\":", "\"cart\" ", 1)).await;
+    assert_eq!(read().await, None);
+    let other = large("b");
+    put_by_hand(other.clone()).await;
+    assert_eq!(read().await.as_deref(), Some(other.as_str()));
+    put_by_hand(valid.clone()).await;
+    assert_eq!(read().await.as_deref(), Some(valid.as_str()));
+    // Damaged at its end, the length kept.
+    put_by_hand(format!("{}x", &valid[..valid.len() - 1])).await;
+    assert_eq!(read().await, None);
+}
