@@ -256,8 +256,10 @@ def profile_core() -> None:
             "notes": [
                 "At 50 KB the SDK's JSON dominates: escaping the session's text into the PutItem "
                 "body (aws_smithy_json's escape_string, a byte at a time) on a set, unescaping it "
-                "from the GetItem response on a get. The core's own check that the text is JSON "
-                "(serde_json) is the next largest part of the core's share.",
+                "from the GetItem response on a get. The core's own largest part is its check "
+                "that a text is JSON (serde_json): on every set, and on a get of a text other "
+                "than the one the store last wrote or read for the session (which it compares "
+                "instead; the calls here read what they wrote).",
             ],
         }
     )
