@@ -676,6 +676,28 @@ mod tests {
     }
 
     #[test]
+    fn a_known_text_is_not_checked_again_and_any_other_is() {
+        let big = format!(
+            r#"{{"items":[{}]}}"#,
+            vec![r#"{"sku":"A-1","qty":1}"#; 500].join(",")
+        );
+        // Not JSON, at the same length.
+        let damaged = big.replacen(':', " ", 1);
+        for at_rest in [
+            store(&[], false, None),
+            store(&[], false, Some(100)),
+            store(&[[9; 32]], false, Some(100)),
+        ] {
+            let value = at_rest.encode("k", &big).expect("encodes");
+            let read = at_rest.decode_known("k", value, Some(&big)).expect("reads");
+            assert_eq!(session(read), big);
+            let value = at_rest.encode("k", &damaged).expect("encodes");
+            let read = at_rest.decode_known("k", value, Some(&big)).expect("reads");
+            assert!(matches!(read, Decoded::Damaged(_)));
+        }
+    }
+
+    #[test]
     fn compresses_above_the_threshold_only_and_reads_both_forms() {
         let squeeze = store(&[], false, Some(100));
         let small = r#"{"a":1}"#;

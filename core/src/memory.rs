@@ -48,7 +48,8 @@ impl Seen {
 /// Texts shorter than this are checked again on every read: the check of a few KB costs a few
 /// microseconds, less than remembering them would be worth.
 pub(crate) const KNOWN_JSON_MIN_BYTES: usize = 4 * 1024;
-/// Bytes of known JSON text remembered per generation; two generations are kept.
+/// Bytes of known JSON text remembered per generation; two generations are kept. The keys
+/// come on top: one per text, so at most one per [`KNOWN_JSON_MIN_BYTES`] of text.
 pub(crate) const KNOWN_JSON_BYTES: usize = 8 * 1024 * 1024;
 
 /// The last text of each session (of [`KNOWN_JSON_MIN_BYTES`] or more) that this process
