@@ -24,7 +24,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -97,38 +96,17 @@ def ensure_perf() -> str:
     return found
 
 
-def machine(runtimes: dict[str, str]) -> dict[str, Any]:
-    """The machine, as the benches' results files describe it."""
-    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in cpuinfo.splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    meminfo = Path("/proc/meminfo").read_text(encoding="utf-8")
-    kib = next(
-        int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:")
-    )
-    script = (ROOT / "scripts/dynamodb-local.sh").read_text(encoding="utf-8")
-    local = re.search(r"^jar_version=(\S+)", script, re.M)
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "memory_gib": round(kib / 1024 / 1024),
-        "os": f"{platform.system()} {platform.release()}",
-        "runtimes": {**runtimes, "dynamodb_local": local.group(1) if local else None},
-    }
+def _bench() -> Any:
+    """bindings-python/bench/bench.py (the standard library only, at import): the Python
+    bench's machine description, results writer and session, which the profiles share."""
+    sys.path.insert(0, str(ROOT / "bindings-python/bench"))
+    import bench
+
+    return bench
 
 
 def write(results: dict[str, Any]) -> None:
-    out = Path(os.environ.get("BENCH_OUT") or ROOT / "benchmarks/results")
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{results['bench']}.json"
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"profile: results written to {path}", file=sys.stderr)
+    _bench()._write(os.environ.get("BENCH_OUT") or str(ROOT / "benchmarks/results"), results)
 
 
 def now_iso() -> str:
@@ -229,14 +207,13 @@ def profile_core() -> None:
                 + ", ".join(f"{n} {s / total:.0%}" for n, s in top),
                 file=sys.stderr,
             )
-    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.split()
     stores = ["all"] + [name for name, _ in COMPONENTS] + [OTHER]
     present = {f["store"] for f in figures}
     write(
         {
             "bench": "profile-core",
             "title": "Where a call's CPU goes: the Rust core, get and set, 1 KB and 50 KB sessions",
-            "machine": machine({"rustc": rustc[1] if len(rustc) > 1 else "unknown"}),
+            "machine": _bench()._machine(),
             "date": now_iso(),
             "method": (
                 "core/examples/call_profile (release) calls SessionStore::get or ::set of the web "
@@ -282,13 +259,16 @@ FLASK_STEPS = [
 
 
 def profile_flask() -> None:
-    sys.path.insert(0, str(ROOT / "bindings-python/bench"))
-    import bench
     import connect_dynamodb
     import connect_dynamodb.contrib.flask as contrib
     import flask
     from connect_dynamodb import SessionStore
 
+    bench = _bench()
+    machine = bench._machine()
+    machine["runtimes"].update(
+        connect_dynamodb=connect_dynamodb.__version__, flask=importlib.metadata.version("flask")
+    )
     endpoint = os.environ["DYNAMODB_ENDPOINT"]
     rounds = int(os.environ.get("PROFILE_ROUNDS", "5"))
     requests = int(os.environ.get("PROFILE_REQUESTS", "400"))
@@ -324,13 +304,7 @@ def profile_flask() -> None:
             "title": (
                 "Where a request's CPU goes: Flask 3.1 with this store, 1 KB and 50 KB sessions"
             ),
-            "machine": machine(
-                {
-                    "python": platform.python_version(),
-                    "connect_dynamodb": connect_dynamodb.__version__,
-                    "flask": importlib.metadata.version("flask"),
-                }
-            ),
+            "machine": machine,
             "date": now_iso(),
             "method": (
                 "One Flask app with DynamoDBSessionInterface (release wheel, Flask's default "

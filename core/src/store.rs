@@ -541,19 +541,21 @@ impl SessionStore {
                 .await?
             {
                 None => {
+                    // A merge wrote another text than the request's.
+                    let merged = plan.session != session;
                     // What this save wrote is the base of the request's next save.
                     let load = plan.version.map(|(_, next)| Load {
                         version: next,
                         session: Arc::from(plan.session.as_str()),
-                        own: (plan.session != session).then(|| Arc::from(session)),
+                        own: merged.then(|| Arc::from(session)),
                     });
                     let mut memory = self.memory();
                     memory.saw(&key, expires, plan.created, load);
                     // The text checked above, unless a merge made another.
-                    if plan.session == session {
-                        memory.known_json.remember(&key, session);
-                    } else {
+                    if merged {
                         memory.known_json.forget(&key);
+                    } else {
+                        memory.known_json.remember(&key, session);
                     }
                     drop(memory);
                     return Ok(Saved {
