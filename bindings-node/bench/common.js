@@ -229,6 +229,34 @@ function figure(scenario, store, metric, runs) {
   return { scenario, store, metric, median: median(runs), runs }
 }
 
+/**
+ * The CPU time of each live thread of this process, from Linux's /proc/self/task/<tid>/schedstat
+ * (nanoseconds on a CPU, user and system alike): { [tid]: { name, ns } }, or null where there is
+ * no such file (not Linux, or a kernel without schedstats). `name` is the thread's name (at most
+ * 15 bytes): the addon's runtime threads are `connect-dynamod`.
+ */
+function threadCpu() {
+  const threads = {}
+  let tids
+  try {
+    tids = fs.readdirSync('/proc/self/task')
+  } catch {
+    return null
+  }
+  for (const tid of tids) {
+    try {
+      const ns = Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      const name = fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
+      threads[tid] = { name, ns }
+    } catch (err) {
+      // A thread that ended meanwhile has no files; no schedstat at all means no split.
+      if (tid === String(process.pid)) return null
+      if (err.code !== 'ENOENT' && err.code !== 'ESRCH') throw err
+    }
+  }
+  return threads
+}
+
 /** Writes `$BENCH_OUT/<result.bench>.json` when BENCH_OUT is set; returns the path or null. */
 function writeResult(result) {
   const dir = process.env.BENCH_OUT
@@ -289,6 +317,7 @@ function runLoad(url, cookies, duration) {
 const isoDate = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 
 module.exports = {
+  threadCpu,
   clientAgent,
   request,
   login,

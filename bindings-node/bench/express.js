@@ -18,12 +18,16 @@
 //     on one keep-alive connection, after a warm-up;
 //   - requests per second: autocannon (bench/load.js, its own process) with BENCH_CONNECTIONS
 //     connections, each with its own session, for BENCH_EXPRESS_LOAD_SECONDS.
+// The same CPU repetitions also split each app's CPU by thread (Linux's per-thread CPU time):
+// the JavaScript thread, the addon's runtime threads and Node's other threads. With BENCH_OUT
+// set, that split goes to $BENCH_OUT/profile-node.json, a section of BENCHMARKS.md.
 // Once per store and scenario, in apps of their own whose stores talk to DynamoDB Local through
 // the demo's meter (examples/demo/meter.js, an HTTP proxy): DynamoDB requests and capacity
 // units (RCU, WCU, computed from item sizes) per request. MemoryStore and Redis use none.
 //
 // Prints medians and ratios against connect-redis 10 and MemoryStore measured in the same run;
-// never fails on a target. With BENCH_OUT set, writes $BENCH_OUT/node-express.json.
+// never fails on a target. With BENCH_OUT set, writes $BENCH_OUT/node-express.json (and
+// profile-node.json).
 //
 // Knobs (environment): BENCH_EXPRESS_REPS (5), BENCH_EXPRESS_REQUESTS (1500),
 // BENCH_EXPRESS_WARMUP (1000), BENCH_EXPRESS_LOAD_SECONDS (2), BENCH_CONNECTIONS (16),
@@ -68,6 +72,34 @@ const COUNT = int('BENCH_EXPRESS_COUNT', 200)
 // Requests before each measurement, after the first warm-up: the other stores ran meanwhile.
 const PREROLL = 200
 
+// The split of an app process's CPU by thread (profile-node.json): its main thread, which runs
+// the event loop and all JavaScript; the addon's Tokio runtime, whose threads are named
+// `connect-dynamodb` (cut to the 15 bytes Linux keeps); every other thread of Node's.
+const ALL_THREADS = 'all threads'
+const JS_THREAD = 'JavaScript thread'
+const RUNTIME_THREADS = "the addon's runtime threads"
+const OTHER_THREADS = "Node's other threads (V8, libuv)"
+const THREAD_CLASSES = [JS_THREAD, RUNTIME_THREADS, OTHER_THREADS]
+
+function threadClass(tid, name, pid) {
+  if (tid === String(pid)) return JS_THREAD
+  if (name.startsWith('connect-dynamod')) return RUNTIME_THREADS
+  return OTHER_THREADS
+}
+
+/**
+ * CPU µs per request of each class of thread between two snapshots of `common.threadCpu()`, or
+ * null without them. A thread that started meanwhile counts whole; one that ended is missed.
+ */
+function threadSplit(before, after, pid, requests) {
+  if (!before || !after) return null
+  const split = Object.fromEntries(THREAD_CLASSES.map((c) => [c, 0]))
+  for (const [tid, t] of Object.entries(after)) {
+    split[threadClass(tid, t.name, pid)] += (t.ns - (before[tid]?.ns ?? 0)) / 1e3 / requests
+  }
+  return split
+}
+
 const log = (...args) => console.log(...args)
 
 // ---------------------------------------------------------------------------------------------
@@ -107,7 +139,8 @@ async function appMain(key) {
   process.on('message', (msg) => {
     if (msg.cmd === 'cpu') {
       const c = process.cpuUsage()
-      process.send({ id: msg.id, cpu: c.user + c.system, user: c.user, system: c.system })
+      const threads = common.threadCpu()
+      process.send({ id: msg.id, cpu: c.user + c.system, user: c.user, system: c.system, threads })
     }
   })
   process.send({ ready: true, url: `http://127.0.0.1:${server.address().port}` })
@@ -323,8 +356,9 @@ async function main() {
     const wall = {}
     const rps = {}
     const loadCpu = {}
+    const split = {}
     for (const s of SCENARIOS) {
-      for (const o of [cpu, wall, rps, loadCpu]) {
+      for (const o of [cpu, wall, rps, loadCpu, split]) {
         o[s.key] = {}
         for (const store of stores) o[s.key][store.name] = []
       }
@@ -341,12 +375,14 @@ async function main() {
           const app = apps[store.name]
           const url = app.url + s.path
           await client.call({ cmd: 'run', url, cookie: app.cookie, n: PREROLL })
-          const c0 = await appCpu(app)
+          const c0 = await app.call({ cmd: 'cpu' })
           const r = await client.call({ cmd: 'run', url, cookie: app.cookie, n: REQUESTS })
-          const c1 = await appCpu(app)
-          cpu[s.key][store.name].push((c1 - c0) / REQUESTS)
+          const c1 = await app.call({ cmd: 'cpu' })
+          cpu[s.key][store.name].push((c1.cpu - c0.cpu) / REQUESTS)
           wall[s.key][store.name].push(r.wall)
-          parts.push(`${store.name} ${fmt((c1 - c0) / REQUESTS, 0)}`)
+          const threads = threadSplit(c0.threads, c1.threads, app.proc.pid, REQUESTS)
+          if (threads) split[s.key][store.name].push(threads)
+          parts.push(`${store.name} ${fmt((c1.cpu - c0.cpu) / REQUESTS, 0)}`)
         }
         log(`    rep ${rep + 1} ${s.name.padEnd(14)} µs CPU/req: ${parts.join(', ')}`)
       }
@@ -481,11 +517,87 @@ async function main() {
       ],
     })
     if (file) log(`\nwrote ${file}`)
+    writeSplit(names, cpu, split, versions)
     log(`express bench took ${fmt((Date.now() - started) / 1000, 1)} s`)
   } finally {
     for (const app of Object.values(apps)) await app.stop()
     await client.stop()
   }
+}
+
+/**
+ * Prints the CPU per request of each app split by thread, medians of the repetitions, and
+ * writes it as profile-node.json. Nothing when this OS gives no per-thread CPU time.
+ */
+function writeSplit(names, cpu, split, versions) {
+  const measured = SCENARIOS.every((s) => names.every((name) => split[s.key][name].length === REPS))
+  if (!measured) {
+    log('\nno CPU split by thread: this OS has no /proc/self/task/*/schedstat')
+    return
+  }
+  const columns = [ALL_THREADS, ...THREAD_CLASSES]
+  const runsOf = (s, name, column) =>
+    column === ALL_THREADS ? cpu[s.key][name] : split[s.key][name].map((threads) => threads[column])
+  const figures = []
+  const rows = []
+  for (const s of SCENARIOS) {
+    for (const name of names) {
+      const scenario = `${s.name}: ${name}`
+      const row = [scenario]
+      for (const column of columns) {
+        const runs = runsOf(s, name, column).map((x) => Number(x.toFixed(1)))
+        figures.push(common.figure(scenario, column, 'cpu_us_per_request', runs))
+        row.push(fmt(median(runs), 0))
+      }
+      rows.push(row)
+    }
+  }
+  log(`\napp CPU per request by thread (µs, medians of ${REPS} repetitions)`)
+  table(['scenario', ...columns], rows)
+
+  // What a store adds to the floor, thread by thread: the median of the repetitions' paired
+  // differences (the stores of a repetition ran one after the other).
+  const over = (s, name, column) => {
+    const mine = runsOf(s, name, column)
+    const floor = runsOf(s, FLOOR, column)
+    return median(mine.map((x, i) => x - floor[i]))
+  }
+  const notes = []
+  if (names.includes(FLOOR)) {
+    for (const s of SCENARIOS) {
+      const parts = names
+        .filter((name) => name !== FLOOR)
+        .map(
+          (name) =>
+            `${name} ${fmt(over(s, name, ALL_THREADS), 0)} µs (JavaScript thread ${fmt(over(s, name, JS_THREAD), 0)}, runtime threads ${fmt(over(s, name, RUNTIME_THREADS), 0)}, other threads ${fmt(over(s, name, OTHER_THREADS), 0)})`,
+        )
+      notes.push(
+        `${s.name}, CPU per request over ${FLOOR}'s (medians of the repetitions' differences): ${parts.join('; ')}.`,
+      )
+    }
+  }
+  for (const note of notes) log(`  ${note}`)
+  notes.push(
+    "The addon's runtime threads make the DynamoDB requests: the AWS SDK's pipeline, signing, HTTP and JSON, the wake-ups around the wait for DynamoDB, and the hand-off of each answer to the JavaScript thread (the core's share of a call: the profile of the Rust core above).",
+  )
+  const file = common.writeResult({
+    bench: 'profile-node',
+    title: "Where a request's CPU goes: express 5 + express-session with each store, by thread, 1 KB session",
+    machine: common.machine({ redis: redisServerVersion(), dynamodb_local: common.dynamodbLocalVersion() }),
+    date: common.isoDate(),
+    method:
+      `The app processes of the express bench above, in the same run and the same ${REPS} repetitions of ${REQUESTS} sequential requests (express ${versions.express}, express-session ${versions['express-session']}): ` +
+      "each process's CPU per request split by thread, from Linux's per-thread CPU time (/proc/self/task/*/schedstat, user and system) read when a repetition starts and ends. " +
+      "The JavaScript thread runs the event loop and all JavaScript: Node's HTTP server, express, express-session, the store's JavaScript and the addon's calls into Rust; " +
+      "the addon's runtime threads are connect-dynamodb's Tokio runtime; Node's other threads are V8's garbage collector and compiler helpers and libuv's pool. " +
+      `"${ALL_THREADS}" is the express bench's figure (process.cpuUsage); the split can fall short of it by a thread that ended during a repetition. Medians of the repetitions.`,
+    baseline: null,
+    stores: columns,
+    figures,
+    targets: [],
+    notes,
+  })
+  if (file) log(`wrote ${file}`)
 }
 
 function redisServerVersion() {

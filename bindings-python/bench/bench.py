@@ -69,6 +69,8 @@ KINDS = ("floor", "peer", "this")
 ACCESSES = ("read-only", "write")
 # Net CPU per request of this store at most these times the peer's, by session size (KB).
 MAX_RATIO = {1: 0.25, 50: 0.5}
+# The memory target: the RSS may grow by at most this much after the warm-up.
+MAX_GROWTH_MIB = 1.0
 # The Flask floor's read-only request (1 KB, load only) once more with a sleep of WAIT seconds in
 # the view: what waiting on an answer costs the app's CPU on this machine (a note of the report).
 WAIT = 0.001
@@ -1047,7 +1049,15 @@ def report_memory(ctx: dict[str, Any], machine: dict[str, Any], date: str, out: 
                 fig(label, "rss_mib_after", got["after"]),
                 fig(label, "rss_mib_growth", growth),
             ],
-            "targets": [],
+            # As the C, Node and Rust memory benches: no growth after warm-up, within 1 MiB.
+            "targets": [
+                {
+                    "scenario": label,
+                    "metric": "rss_mib_growth",
+                    "store": THIS,
+                    "max_value": MAX_GROWTH_MIB,
+                }
+            ],
             "notes": ["Growth is the RSS after the calls minus the RSS after the warm-up."],
         },
     )
