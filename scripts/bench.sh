@@ -12,7 +12,8 @@
 #   scripts/bench.sh                      build the release addon, then run the three benches
 #   BENCH_SKIP_BUILD=1 scripts/bench.sh   reuse the last release build
 #   BENCH_NODE="express memory" scripts/bench.sh   run only these (default: bench express memory)
-#   BENCH_OUT=DIR scripts/bench.sh        also write DIR/node-express.json and DIR/node-memory.json
+#   BENCH_OUT=DIR scripts/bench.sh        also write DIR/node-express.json, DIR/profile-node.json
+#                                         (the express apps' CPU by thread) and DIR/node-memory.json
 #
 # The benches load the release library from target/ through a private copy (napi-rs's
 # NAPI_RS_NATIVE_LIBRARY_PATH), not bindings-node/*.node: that file has the same name for debug

@@ -47,27 +47,15 @@ const CONNECTIONS = int('BENCH_CONNECTIONS', 16)
 const log = (...args) => console.log(...args)
 
 /**
- * CPU nanoseconds of this process's threads grouped by thread name (Linux /proc), to tell
- * which threads the CPU of a phase goes to: the main thread (JavaScript), tokio workers, V8's
- * helpers. Empty where /proc is missing.
+ * CPU nanoseconds of this process's threads grouped by thread name (Linux /proc, see
+ * `common.threadCpu`), to tell which threads the CPU of a phase goes to: the main thread
+ * (JavaScript), tokio workers, V8's helpers. Empty where /proc is missing.
  */
 function threadCpu() {
   const out = {}
-  let tids
-  try {
-    tids = fs.readdirSync('/proc/self/task')
-  } catch {
-    return out
-  }
-  for (const tid of tids) {
-    try {
-      const ns = Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
-      let name = Number(tid) === process.pid ? 'main' : fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
-      name = name.replace(/[-\s]*\d+$/, '')
-      out[name] = (out[name] || 0) + ns
-    } catch {
-      // the thread ended meanwhile
-    }
+  for (const [tid, { name, ns }] of Object.entries(common.threadCpu() ?? {})) {
+    const key = tid === String(process.pid) ? 'main' : name.replace(/[-\s]*\d+$/, '')
+    out[key] = (out[key] || 0) + ns
   }
   return out
 }

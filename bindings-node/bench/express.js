@@ -36,6 +36,7 @@
 
 const { fork, execFileSync } = require('node:child_process')
 const http = require('node:http')
+const fs = require('node:fs')
 const path = require('node:path')
 const common = require('./common')
 
@@ -74,7 +75,8 @@ const PREROLL = 200
 
 // The split of an app process's CPU by thread (profile-node.json): its main thread, which runs
 // the event loop and all JavaScript; the addon's Tokio runtime, whose threads are named
-// `connect-dynamodb` (cut to the 15 bytes Linux keeps); every other thread of Node's.
+// `connect-dynamodb` (cut to the 15 bytes Linux keeps), or `tokio-runtime-worker` when napi
+// runs its default runtime instead (src/lib.rs); every other thread of Node's.
 const ALL_THREADS = 'all threads'
 const JS_THREAD = 'JavaScript thread'
 const RUNTIME_THREADS = "the addon's runtime threads"
@@ -83,7 +85,7 @@ const THREAD_CLASSES = [JS_THREAD, RUNTIME_THREADS, OTHER_THREADS]
 
 function threadClass(tid, name, pid) {
   if (tid === String(pid)) return JS_THREAD
-  if (name.startsWith('connect-dynamod')) return RUNTIME_THREADS
+  if (name.startsWith('connect-dynamod') || name.startsWith('tokio-runtime-w')) return RUNTIME_THREADS
   return OTHER_THREADS
 }
 
@@ -104,7 +106,8 @@ const log = (...args) => console.log(...args)
 
 // ---------------------------------------------------------------------------------------------
 // The app process: `express.js --app STORE` (forked, with an IPC channel). It reports its URL,
-// then answers { id, cmd: 'cpu' } with its process.cpuUsage().
+// then answers { id, cmd: 'cpu' } with its process.cpuUsage() and its threads' CPU times
+// (common.threadCpu).
 
 async function makeStore(key, session) {
   if (key === 'memory') return new session.MemoryStore()
@@ -533,6 +536,8 @@ function writeSplit(names, cpu, split, versions) {
   const measured = SCENARIOS.every((s) => names.every((name) => split[s.key][name].length === REPS))
   if (!measured) {
     log('\nno CPU split by thread: this OS has no /proc/self/task/*/schedstat')
+    // An earlier run's split would sit in BENCHMARKS.md beside figures it was not measured with.
+    if (process.env.BENCH_OUT) fs.rmSync(path.join(process.env.BENCH_OUT, 'profile-node.json'), { force: true })
     return
   }
   const columns = [ALL_THREADS, ...THREAD_CLASSES]
@@ -590,7 +595,7 @@ function writeSplit(names, cpu, split, versions) {
       "each process's CPU per request split by thread, from Linux's per-thread CPU time (/proc/self/task/*/schedstat, user and system) read when a repetition starts and ends. " +
       "The JavaScript thread runs the event loop and all JavaScript: Node's HTTP server, express, express-session, the store's JavaScript and the addon's calls into Rust; " +
       "the addon's runtime threads are connect-dynamodb's Tokio runtime; Node's other threads are V8's garbage collector and compiler helpers and libuv's pool. " +
-      `"${ALL_THREADS}" is the express bench's figure (process.cpuUsage); the split can fall short of it by a thread that ended during a repetition. Medians of the repetitions.`,
+      `"${ALL_THREADS}" is the express bench's figure (process.cpuUsage); the split can fall short of it by a thread that ended during a repetition. Each cell is the median of its own repetitions, so a row's parts need not add up to its total exactly.`,
     baseline: null,
     stores: columns,
     figures,
