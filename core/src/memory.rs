@@ -36,12 +36,82 @@ pub(crate) struct Seen {
     pub(crate) loads: Vec<Load>,
 }
 
-impl Seen {
+/// What a remembered value counts against its memory's byte bound.
+trait Weighed {
+    fn bytes(&self) -> usize;
+}
+
+impl Weighed for Seen {
     fn bytes(&self) -> usize {
         self.loads
             .iter()
             .map(|l| l.session.len() + l.own.as_ref().map_or(0, |o| o.len()))
             .sum()
+    }
+}
+
+impl Weighed for Arc<str> {
+    fn bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Two generations of a map by table key: when its owner finds the current one full, it
+/// becomes the previous one and the old previous one is dropped, so memory stays bounded and
+/// recent sessions stay known. The owner decides when a generation is full;
+/// `current_bytes` is what the current one holds.
+struct Generations<V> {
+    current: HashMap<String, V>,
+    current_bytes: usize,
+    previous: HashMap<String, V>,
+}
+
+impl<V> Default for Generations<V> {
+    fn default() -> Self {
+        Generations {
+            current: HashMap::new(),
+            current_bytes: 0,
+            previous: HashMap::new(),
+        }
+    }
+}
+
+impl<V: Weighed> Generations<V> {
+    fn get(&self, key: &str) -> Option<&V> {
+        self.current.get(key).or_else(|| self.previous.get(key))
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.current
+            .get_mut(key)
+            .or_else(|| self.previous.get_mut(key))
+    }
+
+    fn take(&mut self, key: &str) -> Option<V> {
+        if let Some(value) = self.current.remove(key) {
+            self.current_bytes -= value.bytes();
+            return Some(value);
+        }
+        self.previous.remove(key)
+    }
+
+    /// Inserts into the current generation (the key must not be held: [`take`](Self::take)
+    /// it first).
+    fn insert(&mut self, key: &str, value: V) {
+        self.current_bytes += value.bytes();
+        self.current.insert(key.to_owned(), value);
+    }
+
+    /// The current generation becomes the previous one.
+    fn retire(&mut self) {
+        self.previous = std::mem::take(&mut self.current);
+        self.current_bytes = 0;
+    }
+
+    fn clear(&mut self) {
+        self.current.clear();
+        self.previous.clear();
+        self.current_bytes = 0;
     }
 }
 
@@ -55,62 +125,54 @@ pub(crate) const KNOWN_JSON_BYTES: usize = 8 * 1024 * 1024;
 /// The last text of each session (of [`KNOWN_JSON_MIN_BYTES`] or more) that this process
 /// found to be JSON text, by table key: the text it wrote, or read and checked. A read that
 /// returns exactly that text again needs a comparison of bytes, not the check of the whole
-/// text (a 50 KB session's check costs 50 to 100 µs). Two generations, as [`SessionMemory`]'s.
+/// text (a 50 KB session's check costs 50 to 100 µs). Two generations, as [`SessionMemory`]'s;
+/// a generation is retired before a text would take it over [`KNOWN_JSON_BYTES`].
 #[derive(Default)]
 pub(crate) struct KnownJson {
-    current: HashMap<String, Arc<str>>,
-    current_bytes: usize,
-    previous: HashMap<String, Arc<str>>,
+    texts: Generations<Arc<str>>,
 }
 
 impl KnownJson {
     /// The text remembered for `key`.
     pub(crate) fn get(&self, key: &str) -> Option<Arc<str>> {
-        self.current
-            .get(key)
-            .or_else(|| self.previous.get(key))
-            .cloned()
+        self.texts.get(key).cloned()
     }
 
     /// Remembers `text`, known to be JSON text, as the last text of `key` (a shorter text
     /// than [`KNOWN_JSON_MIN_BYTES`] forgets the key's).
     pub(crate) fn remember(&mut self, key: &str, text: &str) {
-        if self.current.get(key).is_some_and(|known| **known == *text) {
+        if self
+            .texts
+            .current
+            .get(key)
+            .is_some_and(|known| **known == *text)
+        {
             return;
         }
         self.forget(key);
         if text.len() < KNOWN_JSON_MIN_BYTES || text.len() > KNOWN_JSON_BYTES {
             return;
         }
-        if self.current_bytes + text.len() > KNOWN_JSON_BYTES {
-            self.previous = std::mem::take(&mut self.current);
-            self.current_bytes = 0;
+        if self.texts.current_bytes + text.len() > KNOWN_JSON_BYTES {
+            self.texts.retire();
         }
-        self.current_bytes += text.len();
-        self.current.insert(key.to_owned(), Arc::from(text));
+        self.texts.insert(key, Arc::from(text));
     }
 
     pub(crate) fn forget(&mut self, key: &str) {
-        if let Some(known) = self.current.remove(key) {
-            self.current_bytes -= known.len();
-        }
-        self.previous.remove(key);
+        self.texts.take(key);
     }
 
     fn clear(&mut self) {
-        self.current.clear();
-        self.previous.clear();
-        self.current_bytes = 0;
+        self.texts.clear();
     }
 }
 
-/// Two generations of bounded maps: when the current one is full it becomes the previous one
-/// and the old previous one is dropped, so memory stays bounded and recent sessions stay known.
+/// What a store remembers of each session, in [`Generations`]: a generation is retired once it
+/// holds [`MEMORY_SESSIONS`] sessions or [`MEMORY_BYTES`] of loaded text.
 #[derive(Default)]
 pub(crate) struct SessionMemory {
-    current: HashMap<String, Seen>,
-    current_bytes: usize,
-    previous: HashMap<String, Seen>,
+    seen: Generations<Seen>,
     /// The sessions' last texts known to be JSON.
     pub(crate) known_json: KnownJson,
 }
@@ -141,17 +203,13 @@ impl SessionMemory {
 
     /// Moves the stored expiry of a remembered session.
     pub(crate) fn set_expires(&mut self, key: &str, expires: f64) {
-        if let Some(seen) = self
-            .current
-            .get_mut(key)
-            .or_else(|| self.previous.get_mut(key))
-        {
+        if let Some(seen) = self.seen.get_mut(key) {
             seen.expires = expires;
         }
     }
 
     pub(crate) fn recall(&self, key: &str) -> Option<&Seen> {
-        self.current.get(key).or_else(|| self.previous.get(key))
+        self.seen.get(key)
     }
 
     pub(crate) fn forget(&mut self, key: &str) {
@@ -160,27 +218,19 @@ impl SessionMemory {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.current.clear();
-        self.previous.clear();
-        self.current_bytes = 0;
+        self.seen.clear();
         self.known_json.clear();
     }
 
     fn take(&mut self, key: &str) -> Option<Seen> {
-        if let Some(seen) = self.current.remove(key) {
-            self.current_bytes -= seen.bytes();
-            return Some(seen);
-        }
-        self.previous.remove(key)
+        self.seen.take(key)
     }
 
     fn put(&mut self, key: &str, seen: Seen) {
-        if self.current.len() >= MEMORY_SESSIONS || self.current_bytes >= MEMORY_BYTES {
-            self.previous = std::mem::take(&mut self.current);
-            self.current_bytes = 0;
+        if self.seen.current.len() >= MEMORY_SESSIONS || self.seen.current_bytes >= MEMORY_BYTES {
+            self.seen.retire();
         }
-        self.current_bytes += seen.bytes();
-        self.current.insert(key.to_owned(), seen);
+        self.seen.insert(key, seen);
     }
 }
 
@@ -202,7 +252,7 @@ mod tests {
         for i in 0..(MEMORY_SESSIONS * 3) {
             memory.saw(&i.to_string(), i as f64, None, None);
         }
-        assert!(memory.current.len() + memory.previous.len() <= MEMORY_SESSIONS * 2);
+        assert!(memory.seen.current.len() + memory.seen.previous.len() <= MEMORY_SESSIONS * 2);
         let last = MEMORY_SESSIONS * 3 - 1;
         assert_eq!(
             memory.recall(&last.to_string()).map(|s| s.expires),
@@ -239,15 +289,16 @@ mod tests {
             known.remember(&i.to_string(), &text);
         }
         let held: usize = known
+            .texts
             .current
             .values()
-            .chain(known.previous.values())
+            .chain(known.texts.previous.values())
             .map(|t| t.len())
             .sum();
         assert!(held <= 2 * KNOWN_JSON_BYTES, "{held}");
         assert_eq!(
-            known.current_bytes,
-            known.current.values().map(|t| t.len()).sum::<usize>()
+            known.texts.current_bytes,
+            known.texts.current.values().map(|t| t.len()).sum::<usize>()
         );
         let last = (3 * KNOWN_JSON_BYTES / text.len() - 1).to_string();
         assert_eq!(known.get(&last).as_deref(), Some(text.as_str()));
@@ -275,11 +326,12 @@ mod tests {
         for i in 0..7 {
             memory.saw(&format!("big{i}"), 0.0, None, load(1, &big));
         }
-        assert!(memory.current_bytes <= MEMORY_BYTES + big.len());
+        assert!(memory.seen.current_bytes <= MEMORY_BYTES + big.len());
         let held: usize = memory
+            .seen
             .current
             .values()
-            .chain(memory.previous.values())
+            .chain(memory.seen.previous.values())
             .map(Seen::bytes)
             .sum();
         assert!(held <= 2 * (MEMORY_BYTES + big.len()), "{held}");
