@@ -1330,26 +1330,21 @@ async fn a_large_session_is_checked_again_whenever_its_stored_text_changes() {
     let large = |tag: &str| format!(r#"{{"tag":"{tag}","cart":[{}0]}}"#, "12345,".repeat(2000));
     let valid = large("a");
     assert!(valid.len() > 8 * 1024);
+    // Another writer's item, an hour from expiry.
     let put_by_hand = |text: String| {
         let store = &store;
         let key = key.clone();
         async move {
-            let expires = SystemTime::now() + Duration::from_secs(3600);
-            let secs = expires
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .expect("after 1970")
-                .as_secs();
-            store
-                .client()
-                .put_item()
-                .table_name(store.config().table())
-                .item("id", AttributeValue::S(key))
-                .item("expires", AttributeValue::N(secs.to_string()))
-                .item("type", AttributeValue::S("connect-session".to_owned()))
-                .item("sess", AttributeValue::S(text))
-                .send()
-                .await
-                .expect("put by hand");
+            put_raw(
+                store,
+                &[
+                    ("id", s(&key)),
+                    ("expires", n((now_secs() + 3600.0).floor())),
+                    ("type", s("connect-session")),
+                    ("sess", s(&text)),
+                ],
+            )
+            .await;
         }
     };
     let read = || async { store.get(SID).await.expect("get").map(|r| r.session) };
