@@ -221,12 +221,65 @@ fn clock_at_millis(millis: u64) -> (ManualClock, SystemTime) {
     (ManualClock::new(start).expect("in range"), start)
 }
 
-fn assert_within(actual: time::Duration, expected: time::Duration) {
-    let tolerance = time::Duration::seconds(1);
+/// `send`, timed: the reply, the moment before the request and how long it took.
+async fn send_timed(app: &Router, uri: &str, id: Option<&str>) -> (Reply, SystemTime, Duration) {
+    let before = SystemTime::now();
+    let reply = send(app, uri, id).await;
+    let elapsed = before.elapsed().expect("the clock did not go back");
+    (reply, before, elapsed)
+}
+
+/// Asserts that the cookie of a reply to a request that took `elapsed` lives `expected` from
+/// the moment the request set its expiry: tower-sessions writes the whole seconds left when it
+/// makes the cookie (Max-Age), so at most `expected` and at least `expected` less the request's
+/// time and the cut-off fraction of a second. No bound depends on how fast the machine is.
+fn assert_max_age(reply: &Reply, expected: time::Duration, elapsed: Duration) {
+    let max_age = reply
+        .cookie
+        .as_ref()
+        .expect("a cookie")
+        .max_age()
+        .expect("max age");
+    let least = expected - elapsed - time::Duration::seconds(1);
     assert!(
-        actual >= expected - tolerance && actual <= expected + tolerance,
-        "{actual:?} is not {expected:?}"
+        max_age <= expected && max_age >= least,
+        "{max_age:?} is not {expected:?} less at most {elapsed:?} and a second"
     );
+}
+
+/// How the store turned an expiry into an item's whole seconds.
+#[derive(Clone, Copy)]
+enum Rounded {
+    /// A write: never before the expiry.
+    Up,
+    /// A touch, which leaves the exact expiry in `sess` as it was: never after it.
+    Down,
+}
+
+/// Asserts that an item's `expires` is `lifetime` after a moment within a request that began at
+/// `before` and took `elapsed`, in whole seconds rounded as given; returns it.
+fn assert_stored_after(
+    item: &HashMap<String, AttributeValue>,
+    lifetime: Duration,
+    rounded: Rounded,
+    before: SystemTime,
+    elapsed: Duration,
+) -> u64 {
+    let expires: u64 = expires_of(item).parse().expect("whole seconds");
+    let secs = |t: SystemTime| {
+        let since = t.duration_since(UNIX_EPOCH).expect("after 1970");
+        match rounded {
+            Rounded::Up => since.as_secs() + u64::from(since.subsec_nanos() > 0),
+            Rounded::Down => since.as_secs(),
+        }
+    };
+    let first = secs(before + lifetime);
+    let last = secs(before + elapsed + lifetime);
+    assert!(
+        (first..=last).contains(&expires),
+        "expires {expires} is not within {first}..={last}"
+    );
+    expires
 }
 
 // --- tower-sessions' route suite (tests/common/mod.rs), each test on its own table ---
@@ -278,14 +331,19 @@ async fn insert_session() {
 #[tokio::test]
 async fn session_max_age() {
     let (store, _) = tower_store("tw-max-age", |c| c).await;
-    let reply = send(&app_with(&store, |l| l), "/insert", None).await;
+    let (reply, before, elapsed) = send_timed(&app_with(&store, |l| l), "/insert", None).await;
     let cookie = reply.cookie.expect("a cookie");
     assert_eq!(cookie.name(), "id");
     assert!(cookie.max_age().is_none());
     // tower-sessions' default: two weeks, stored as such.
     let item = item_of(&store, cookie.value()).await.expect("stored");
-    let expires: f64 = expires_of(&item).parse().expect("number");
-    assert!((expires - now_secs() - 14.0 * 86_400.0).abs() < 5.0);
+    assert_stored_after(
+        &item,
+        Duration::from_secs(14 * 86_400),
+        Rounded::Up,
+        before,
+        elapsed,
+    );
 }
 
 #[tokio::test]
@@ -348,34 +406,36 @@ async fn flush_session() {
 async fn set_expiry() {
     let (store, requests) = tower_store("tw-set-expiry", |c| c).await;
     let app = app(&store);
-    let reply = send(&app, "/insert", None).await;
+    let (reply, _, elapsed) = send_timed(&app, "/insert", None).await;
     let id = id_of(&reply);
-    assert_within(
-        reply.cookie.expect("cookie").max_age().expect("max age"),
-        time::Duration::hours(1),
-    );
+    assert_max_age(&reply, time::Duration::hours(1), elapsed);
     requests.reset();
-    let reply = send(&app, "/set_expiry", Some(&id)).await;
-    assert_within(
-        reply.cookie.expect("cookie").max_age().expect("max age"),
-        time::Duration::days(1),
-    );
+    let (reply, before, elapsed) = send_timed(&app, "/set_expiry", Some(&id)).await;
+    assert_max_age(&reply, time::Duration::days(1), elapsed);
     // The data did not change: only the expiry moved, with one UpdateItem.
     assert_eq!(requests.count("GetItem"), 1);
     assert_eq!(requests.count("UpdateItem"), 1);
     assert_eq!(requests.total(), 2);
+    // The day after the route's moment (within the request), in whole seconds rounded down:
+    // the touch leaves the exact expiry in `sess` as it was, so the session may end up to a
+    // second early, never late.
     let item = item_of(&store, &id).await.expect("stored");
-    let expires: f64 = expires_of(&item).parse().expect("number");
-    assert!((expires - now_secs() - 86_400.0).abs() < 5.0);
-    // Loaded with the new expiry (the stored one: the cookie object still has the old one).
+    let expires = assert_stored_after(
+        &item,
+        Duration::from_secs(86_400),
+        Rounded::Down,
+        before,
+        elapsed,
+    );
+    // Loaded with the new expiry: the stored one, as the cookie object still has the old one.
     let loaded = store
         .load(&id.parse().expect("an id"))
         .await
         .expect("load")
         .expect("live");
-    assert_within(
-        loaded.expiry_date - OffsetDateTime::now_utc(),
-        time::Duration::days(1),
+    assert_eq!(
+        loaded.expiry_date,
+        at(UNIX_EPOCH + Duration::from_secs(expires))
     );
     assert_eq!(send(&app, "/get", Some(&id)).await.body, "42");
 }
@@ -387,19 +447,13 @@ async fn change_expiry_type() {
     let reply = send(&app, "/insert", None).await;
     let id = id_of(&reply);
     assert_eq!(reply.cookie.expect("cookie").max_age(), None);
-    let reply = send(&app, "/set_expiry", Some(&id)).await;
-    assert_within(
-        reply.cookie.expect("cookie").max_age().expect("max age"),
-        time::Duration::days(1),
-    );
+    let (reply, _, elapsed) = send_timed(&app, "/set_expiry", Some(&id)).await;
+    assert_max_age(&reply, time::Duration::days(1), elapsed);
 
     let app2 = self::app(&store);
-    let reply = send(&app2, "/insert", None).await;
+    let (reply, _, elapsed) = send_timed(&app2, "/insert", None).await;
     let id = id_of(&reply);
-    assert_within(
-        reply.cookie.expect("cookie").max_age().expect("max age"),
-        time::Duration::hours(1),
-    );
+    assert_max_age(&reply, time::Duration::hours(1), elapsed);
     let reply = send(&app2, "/remove_expiry", Some(&id)).await;
     assert_eq!(reply.cookie.expect("cookie").max_age(), None);
     assert_eq!(send(&app2, "/get", Some(&id)).await.body, "42");
