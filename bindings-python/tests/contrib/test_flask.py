@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from datetime import timedelta
@@ -11,6 +12,7 @@ import pytest
 from connect_dynamodb.contrib.flask import DynamoDBSessionInterface, init_app
 from contrib_support import local_endpoint
 from flask import Flask, jsonify, request, session
+from itsdangerous import BadSignature, Signer
 
 SECRET = "flask-test-secret"
 
@@ -251,6 +253,35 @@ def test_secret_key_fallbacks_are_accepted(make_store: Any) -> None:
     app.config["SECRET_KEY_FALLBACKS"] = [SECRET]
     app.secret_key = "rotated secret"
     assert client.get("/get").json["data"] == {"user": "alice"}
+
+
+def test_the_cookie_is_signed_as_itsdangerous_signs_with_the_newest_secret(
+    make_store: Any,
+) -> None:
+    def signer(secret: str) -> Signer:
+        return Signer(
+            secret,
+            salt="connect-dynamodb.session",
+            key_derivation="hmac",
+            digest_method=hashlib.sha256,
+        )
+
+    app = make_app(make_store())
+    client = app.test_client()
+    sid = client.post("/set?user=alice").json["sid"]
+    assert signer(SECRET).unsign(client.get_cookie("session").value).decode() == sid
+    # A rotated secret signs the next cookie at once; the old one still verifies.
+    app.config["SECRET_KEY_FALLBACKS"] = [SECRET]
+    app.secret_key = "rotated secret"
+    assert client.post("/set?user=bob").json["sid"] == sid
+    value = client.get_cookie("session").value
+    assert signer("rotated secret").unsign(value).decode() == sid
+    with pytest.raises(BadSignature):
+        signer(SECRET).unsign(value)
+    assert app.session_interface.unsign(app, signer(SECRET).sign(sid).decode()) == sid
+    # Dropped from the fallbacks, the old secret no longer verifies.
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert app.session_interface.unsign(app, signer(SECRET).sign(sid).decode()) is None
 
 
 def test_clear_deletes_the_session_and_its_cookie(make_store: Any) -> None:

@@ -330,6 +330,8 @@ class DynamoDBSessionInterface(SessionInterface):
             raise ValueError("secret must not be an empty list")
         self.cookie_name = cookie_name or ("connect.sid" if express else None)
         self.salt = salt
+        # The signer of the last secrets and salt (they change only when the app's do).
+        self._signer: tuple[list[bytes], str, Signer] | None = None
         #: Flask's tagged JSON serializer the session data goes through (not with ``express``);
         #: register an app's own tags on it, as on Flask's cookie session interface.
         self.serializer = TaggedJSONSerializer()
@@ -349,28 +351,41 @@ class DynamoDBSessionInterface(SessionInterface):
         fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
         return [_bytes(app.secret_key), *(_bytes(k) for k in fallbacks)]
 
+    def _signer_of(self, keys: list[bytes]) -> Signer:
+        """itsdangerous' signer of ``keys`` (newest first) and the salt, made once for them."""
+        kept = self._signer
+        if kept is not None and kept[0] == keys and kept[1] == self.salt:
+            return kept[2]
+        signer = _Signer(
+            list(reversed(keys)),
+            salt=self.salt,
+            key_derivation="hmac",
+            digest_method=hashlib.sha256,
+        )
+        self._signer = (keys, self.salt, signer)
+        return signer
+
     def sign(self, app: Flask, sid: str) -> str:
         """The cookie value that carries ``sid``."""
         keys = self._secrets(app)
         if keys is None:
             raise RuntimeError("the session needs app.secret_key (or a secret) to sign its cookie")
+        return self._sign(keys, sid)
+
+    def _sign(self, keys: list[bytes], sid: str) -> str:
         if self.express:
             return quote("s:" + sid + "." + _express_signature(keys[0], sid), safe="!*'()")
-        return (
-            Signer(
-                list(reversed(keys)),
-                salt=self.salt,
-                key_derivation="hmac",
-                digest_method=hashlib.sha256,
-            )
-            .sign(sid)
-            .decode("ascii")
-        )
+        return self._signer_of(keys).sign(sid).decode("ascii")
 
     def unsign(self, app: Flask, value: str) -> str | None:
         """The session id a cookie value carries, or None when its signature is wrong."""
         keys = self._secrets(app)
-        if keys is None or not value:
+        if keys is None:
+            return None
+        return self._unsign(keys, value)
+
+    def _unsign(self, keys: list[bytes], value: str) -> str | None:
+        if not value:
             return None
         if self.express:
             value = unquote(value)
@@ -384,14 +399,8 @@ class DynamoDBSessionInterface(SessionInterface):
                 if sid and hmac.compare_digest(expected, given):
                     return sid
             return None
-        signer = Signer(
-            list(reversed(keys)),
-            salt=self.salt,
-            key_derivation="hmac",
-            digest_method=hashlib.sha256,
-        )
         try:
-            return signer.unsign(value).decode("utf-8")
+            return self._signer_of(keys).unsign(value).decode("utf-8")
         except (BadSignature, UnicodeDecodeError):
             return None
 
@@ -473,10 +482,11 @@ class DynamoDBSessionInterface(SessionInterface):
     # The interface ----------------------------------------------------------------------------
 
     def open_session(self, app: Flask, request: Request) -> DynamoDBSession | None:
-        if self._secrets(app) is None:
+        keys = self._secrets(app)
+        if keys is None:
             return None  # Flask's null session: using it says that the secret key is missing
         value = request.cookies.get(self.get_cookie_name(app))
-        sid = self.unsign(app, value) if value else None
+        sid = self._unsign(keys, value) if value else None
         if sid is not None:
             try:
                 record = self._store.get(sid)
@@ -560,11 +570,9 @@ class DynamoDBSessionInterface(SessionInterface):
             keep = keep.sid
         return self._store.end_user_sessions(user, keep=keep)
 
-    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if not isinstance(session, DynamoDBSession) or session._save_failed:
-            return
-        name = self.get_cookie_name(app)
-        cookie_args: dict[str, Any] = {
+    def _cookie_args(self, app: Flask) -> dict[str, Any]:
+        """The session cookie's attributes, as the app's settings give them."""
+        args: dict[str, Any] = {
             "domain": self.get_cookie_domain(app),
             "path": self.get_cookie_path(app),
             "secure": self.get_cookie_secure(app),
@@ -572,7 +580,17 @@ class DynamoDBSessionInterface(SessionInterface):
             "httponly": self.get_cookie_httponly(app),
         }
         if hasattr(self, "get_cookie_partitioned"):  # Flask 3.1 and later
-            cookie_args["partitioned"] = self.get_cookie_partitioned(app)
+            args["partitioned"] = self.get_cookie_partitioned(app)
+        return args
+
+    def _end_cookie(self, app: Flask, response: Response) -> None:
+        """Deletes the session cookie in ``response``."""
+        response.delete_cookie(self.get_cookie_name(app), **self._cookie_args(app))
+        response.vary.add("Cookie")
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not isinstance(session, DynamoDBSession) or session._save_failed:
+            return
         if session.accessed:
             response.vary.add("Cookie")
         # The id regenerate() replaced: deleted once the session is stored under its new id.
@@ -588,17 +606,24 @@ class DynamoDBSessionInterface(SessionInterface):
             if not session.new:
                 self._store.destroy(sid)
             if not session.new or session.modified:
-                response.delete_cookie(name, **cookie_args)
-                response.vary.add("Cookie")
+                self._end_cookie(app, response)
             return
 
-        now = _now()
-        expires, cookie_expires = self._expiry(app, session, now)
+        # What this request does: store a new session, write a changed one, move an unchanged
+        # one's expiry (Flask's refresh), set the cookie. A request of an unchanged session in
+        # load-only mode does none of them, and needs neither the expiry nor the cookie's
+        # attributes.
+        text = None if session.new else self._changed_text(app, session)
+        refresh = app.config.get("SESSION_REFRESH_EACH_REQUEST", True)
+        set_cookie = session.new or session.modified or self.should_set_cookie(app, session)
+        if not (session.new or text is not None or refresh or set_cookie):
+            return
+        expires, cookie_expires = self._expiry(app, session, _now())
         if session.new:
             self._create(session, self._dump_data(session, app), expires)
             if replaced is not None:
                 self._store.destroy(replaced)
-        elif (text := self._changed_text(app, session)) is not None:
+        elif text is not None:
             try:
                 saved = self._store.save(
                     sid,
@@ -616,23 +641,21 @@ class DynamoDBSessionInterface(SessionInterface):
                     raise
                 # Ended meanwhile (a logout elsewhere, a tombstone, the absolute timeout):
                 # the session stays ended.
-                response.delete_cookie(name, **cookie_args)
-                response.vary.add("Cookie")
+                self._end_cookie(app, response)
                 return
             session._snapshot = None
             session._stored = None
             session._version = saved.version
-        elif app.config.get("SESSION_REFRESH_EACH_REQUEST", True):
+        elif refresh:
             if self._store.touch(sid, expires) == "not_found":
-                response.delete_cookie(name, **cookie_args)
-                response.vary.add("Cookie")
+                self._end_cookie(app, response)
                 return
-        if session.new or session.modified or self.should_set_cookie(app, session):
+        if set_cookie:
             response.set_cookie(
-                name,
+                self.get_cookie_name(app),
                 self.sign(app, session.sid or sid),
                 expires=cookie_expires,
-                **cookie_args,
+                **self._cookie_args(app),
             )
             response.vary.add("Cookie")
         session.new = False
@@ -734,6 +757,22 @@ class DynamoDBSessionInterface(SessionInterface):
                 continue
             session._version = saved.version
             return
+
+
+class _Signer(Signer):
+    """itsdangerous' ``Signer``, each secret's derived key computed once: the same signatures,
+    one HMAC per cookie instead of two. It holds only the secrets it was made with."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived: dict[bytes, bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        secret = self.secret_keys[-1] if secret_key is None else _bytes(secret_key)
+        derived = self._derived.get(secret)
+        if derived is None:
+            derived = self._derived[secret] = super().derive_key(secret)
+        return derived
 
 
 def _bytes(value: str | bytes) -> bytes:
