@@ -66,7 +66,7 @@ bench-rust-suite: # The Rust benches, run by `make bench-rust` inside DynamoDB L
 
 .PHONY: profile
 profile: export BENCH_OUT ?= $(BENCH_RESULTS)
-profile: python-venv ## Profile where a store call's CPU goes (Linux perf; release builds): the core's get and set and a Flask request, 1 KB and 50 KB; results into benchmarks/results, then BENCHMARKS.md
+profile: python-venv ## Profile where a store call's CPU goes (Linux perf; release builds): the core's get and set, and a Flask, Django and Starlette request by step, 1 KB and 50 KB; results into benchmarks/results, then BENCHMARKS.md
 	$(CARGO) build --release -q -p connect-dynamodb-core --examples
 	PROFILE_EXAMPLE=$(RUST_BENCH_DIR)/call_profile $(DYNAMODB_LOCAL) run -- python3 scripts/profile.py core
 	$(PY_DIR)/bench/bench.sh --profile

@@ -306,15 +306,12 @@ def run_flask(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
-def run_django(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
+def configure_django(engine: str, connect_dynamodb: dict[str, Any], **more: Any) -> None:
+    """Sets Django up for the bench's app (django_bench's views and URLs) with the session
+    engine ``engine``, ``CONNECT_DYNAMODB`` and ``more`` settings (scripts/profile.py's too)."""
     import django
     from django.conf import settings
 
-    engine = {
-        "floor": "django.contrib.sessions.backends.cache",
-        "peer": "django_bench",
-        "this": "connect_dynamodb.contrib.django",
-    }[kind]
     settings.configure(
         DEBUG=False,
         SECRET_KEY="bench secret",
@@ -326,20 +323,31 @@ def run_django(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
         ROOT_URLCONF="django_bench",
         SESSION_ENGINE=engine,
         SESSION_COOKIE_AGE=86400,
+        CONNECT_DYNAMODB=connect_dynamodb,
+        **more,
+    )
+    django.setup()
+
+
+def run_django(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
+    from django.conf import settings
+
+    engine = {
+        "floor": "django.contrib.sessions.backends.cache",
+        "peer": "django_bench",
+        "this": "connect_dynamodb.contrib.django",
+    }[kind]
+    configure_django(
+        engine,
+        {"table": ctx["tables"]["this"], "endpoint": ctx["endpoint"], "first_use": "nothing"},
         CACHES={
             "default": {
                 "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                 "OPTIONS": {"MAX_ENTRIES": 100_000},
             }
         },
-        CONNECT_DYNAMODB={
-            "table": ctx["tables"]["this"],
-            "endpoint": ctx["endpoint"],
-            "first_use": "nothing",
-        },
         BENCH_BOTO3={"endpoint": ctx["endpoint"], "region": REGION, "table": ctx["tables"]["peer"]},
     )
-    django.setup()
     from django.test import Client
 
     results: dict[str, Any] = {}
@@ -367,6 +375,33 @@ def run_django(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
+def starlette_routes() -> list[Any]:
+    """The Starlette app's routes: the login (``?kb=``: the session's size), the read-only
+    view and the write view (scripts/profile.py serves them too)."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def login(request: Request) -> JSONResponse:
+        request.session.update(session_data(int(request.query_params["kb"])))
+        return JSONResponse({"ok": True})
+
+    async def read(request: Request) -> JSONResponse:
+        session = request.session
+        return JSONResponse({"user": session.get("user"), "items": len(session.get("cart", ()))})
+
+    async def write(request: Request) -> JSONResponse:
+        session = request.session
+        session["n"] = session.get("n", 0) + 1
+        return JSONResponse({"user": session.get("user"), "n": session["n"]})
+
+    return [
+        Route("/login", login, methods=["POST"]),
+        Route("/read", read),
+        Route("/write", write, methods=["POST"]),
+    ]
+
+
 def run_starlette(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(_run_starlette(kind, ctx))
 
@@ -377,9 +412,6 @@ async def _run_starlette(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
     import httpx
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
     from starsessions import SessionAutoloadMiddleware, SessionMiddleware
     from starsessions.stores.base import SessionStore
     from starsessions.stores.memory import InMemoryStore
@@ -410,19 +442,6 @@ async def _run_starlette(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
         async def remove(self, session_id: str) -> None:
             self.table.delete_item(Key={"id": session_id})
 
-    async def login(request: Request) -> JSONResponse:
-        request.session.update(session_data(int(request.query_params["kb"])))
-        return JSONResponse({"ok": True})
-
-    async def read(request: Request) -> JSONResponse:
-        session = request.session
-        return JSONResponse({"user": session.get("user"), "items": len(session.get("cart", ()))})
-
-    async def write(request: Request) -> JSONResponse:
-        session = request.session
-        session["n"] = session.get("n", 0) + 1
-        return JSONResponse({"user": session.get("user"), "n": session["n"]})
-
     table: Any = None
     if kind == "peer":
         import boto3
@@ -447,11 +466,7 @@ async def _run_starlette(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
         else:
             store = InMemoryStore()
         app = Starlette(
-            routes=[
-                Route("/login", login, methods=["POST"]),
-                Route("/read", read),
-                Route("/write", write, methods=["POST"]),
-            ],
+            routes=starlette_routes(),
             middleware=[
                 Middleware(
                     SessionMiddleware,

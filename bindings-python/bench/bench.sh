@@ -7,7 +7,8 @@
 # Builds the wheel in release mode into .cache/python-bench-wheels and installs it into its own
 # virtual environment (.cache/python-bench-venv, with the pinned requirements-dev.txt), so the
 # test environment keeps its debug wheel. BENCH_SKIP_BUILD=1 reuses the last release wheel.
-# With --profile it runs scripts/profile.py's Flask profile instead (`make profile`).
+# With --profile it runs scripts/profile.py's Flask, Django and Starlette profiles instead
+# (`make profile`).
 # Knobs of the bench itself: see the head of bench.py.
 set -euo pipefail
 
@@ -39,8 +40,8 @@ $py -m pip install --quiet --disable-pip-version-check --force-reinstall --no-de
   $wheels/connect_dynamodb-*.whl
 
 if [[ ${1:-} == --profile ]]; then
-  # `make profile`: where a Flask request's CPU goes, in the same environment.
-  scripts/dynamodb-local.sh run -- $py scripts/profile.py flask
+  # `make profile`: where a Flask, Django and Starlette request's CPU goes, in the same environment.
+  scripts/dynamodb-local.sh run -- $py scripts/profile.py flask django starlette
 else
   scripts/dynamodb-local.sh run -- $py bindings-python/bench/bench.py "$@"
 fi
