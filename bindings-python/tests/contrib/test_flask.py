@@ -284,6 +284,32 @@ def test_the_cookie_is_signed_as_itsdangerous_signs_with_the_newest_secret(
     assert app.session_interface.unsign(app, signer(SECRET).sign(sid).decode()) is None
 
 
+def test_the_signer_is_made_once_for_the_same_secrets_and_salt(make_store: Any) -> None:
+    app = make_app(make_store())
+    interface = app.session_interface
+    keys = interface._secrets(app)
+    signer = interface._signer_of(keys)
+    assert interface._signer_of(list(keys)) is signer  # equal secrets: the same signer
+    interface.salt = "another salt"
+    other = interface._signer_of(keys)
+    assert other is not signer and other.salt == b"another salt"
+
+
+def test_an_interfaces_own_secrets_changed_in_place_sign_at_once(make_store: Any) -> None:
+    store = make_store()
+    app = make_app(store, secret=["first secret"])
+    interface = app.session_interface
+    sid = "x" * 43
+    old = interface.sign(app, sid)
+    interface.secrets.insert(0, b"second secret")
+    new = interface.sign(app, sid)
+    assert new != old
+    assert interface.unsign(app, old) == sid  # the older secret still verifies
+    interface.secrets.pop()
+    assert interface.unsign(app, old) is None
+    assert interface.unsign(app, new) == sid
+
+
 def test_clear_deletes_the_session_and_its_cookie(make_store: Any) -> None:
     store = make_store()
     app = make_app(store)

@@ -331,7 +331,7 @@ class DynamoDBSessionInterface(SessionInterface):
         self.cookie_name = cookie_name or ("connect.sid" if express else None)
         self.salt = salt
         # The signer of the last secrets and salt (they change only when the app's do).
-        self._signer: tuple[list[bytes], str, Signer] | None = None
+        self._signer: tuple[tuple[bytes, ...], str, Signer] | None = None
         #: Flask's tagged JSON serializer the session data goes through (not with ``express``);
         #: register an app's own tags on it, as on Flask's cookie session interface.
         self.serializer = TaggedJSONSerializer()
@@ -352,17 +352,20 @@ class DynamoDBSessionInterface(SessionInterface):
         return [_bytes(app.secret_key), *(_bytes(k) for k in fallbacks)]
 
     def _signer_of(self, keys: list[bytes]) -> Signer:
-        """itsdangerous' signer of ``keys`` (newest first) and the salt, made once for them."""
+        """itsdangerous' signer of ``keys`` (newest first) and the salt, made once for them.
+        Kept by value: a list of secrets changed in place (``interface.secrets``) gets a new
+        one."""
+        given = tuple(keys)
         kept = self._signer
-        if kept is not None and kept[0] == keys and kept[1] == self.salt:
+        if kept is not None and kept[0] == given and kept[1] == self.salt:
             return kept[2]
         signer = _Signer(
-            list(reversed(keys)),
+            list(reversed(given)),
             salt=self.salt,
             key_derivation="hmac",
             digest_method=hashlib.sha256,
         )
-        self._signer = (keys, self.salt, signer)
+        self._signer = (given, self.salt, signer)
         return signer
 
     def sign(self, app: Flask, sid: str) -> str:
