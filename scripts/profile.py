@@ -334,19 +334,26 @@ class _Patched:
 _MISSING = object()
 
 
-def _runtime_thread_ns() -> int:
-    """CPU time (ns) of this process's threads that run the store's Tokio runtime (named
-    connect-dynamodb, or tokio-runtime-worker), from Linux (/proc/self/task/*/schedstat)."""
-    total = 0
-    tasks = Path("/proc/self/task")
-    for task in tasks.iterdir():
+def _runtime_threads() -> dict[int, int]:
+    """CPU time (ns) by thread id of this process's threads that run the store's Tokio runtime
+    (named connect-dynamodb, or tokio-runtime-worker; Linux truncates names to 15 bytes), from
+    Linux (/proc/self/task/*/schedstat)."""
+    spent = {}
+    for task in Path("/proc/self/task").iterdir():
         try:
             name = (task / "comm").read_text().strip()
             if name.startswith(("connect-dynamod", "tokio-runtime-w")):
-                total += int((task / "schedstat").read_text().split()[0])
+                spent[int(task.name)] = int((task / "schedstat").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             continue  # a thread that ended meanwhile
-    return total
+    return spent
+
+
+def _runtime_thread_ns(before: dict[int, int], after: dict[int, int]) -> int:
+    """The runtime threads' CPU between two readings, thread by thread: a thread that started
+    meanwhile counts from zero; one that ended meanwhile (a blocking-pool thread idle for a
+    while) is left out, its CPU before the first reading never taken off."""
+    return sum(ns - before.get(tid, 0) for tid, ns in after.items())
 
 
 class _GcTime:
@@ -438,9 +445,9 @@ def _profile_python(
             f"{percent(low, high)} of a {kb} KB request's CPU" for kb, (low, high) in shares.items()
         )
         + ": decoding a session allocates its objects, which sets off collections of the "
-        "young generation that walk them; those still alive (the whole session, until the "
-        "request ends) move on to the oldest generation, whose collections walk the whole "
-        "heap. Any store that hands the framework a decoded session pays it."
+        "youngest generation that walk them; the session's objects, alive until the request "
+        "ends, survive into the older generations, whose collections walk more of the heap "
+        "(the oldest's, all of it)."
     )
     write(
         {
@@ -451,8 +458,9 @@ def _profile_python(
             "method": (
                 f"{method} {requests} requests per scenario at 1 KB, half that at 50 KB, after "
                 f"20 untimed, in each of {rounds} rounds; the bench's session "
-                "(a user, flags and a cart). Each step is timed by wrapping it (thread CPU, "
-                "time.thread_time_ns), the store's own calls included; `all` is the whole "
+                "(a user, flags and a cart). Each step on the thread that serves the request is "
+                "timed by wrapping it (thread CPU, time.thread_time_ns), the store's own calls "
+                "included; `all` is the whole "
                 "request, and the last step before the garbage collector's row is what no "
                 "other covers. The read-only view reads the user and the cart's length; the "
                 "write view also counts a key up. The garbage collector's row is the time "
@@ -793,12 +801,12 @@ async def _starlette_round(table: str, kb: int, access: str, requests: int) -> d
             }
         )
         with patched, _GcTime() as gc_time:
-            runtime_started = _runtime_thread_ns()
+            runtime_started = _runtime_threads()
             started = time.thread_time_ns()
             for _ in range(requests):
                 await call()
             loop_thread = time.thread_time_ns() - started
-            runtime = _runtime_thread_ns() - runtime_started
+            runtime = _runtime_thread_ns(runtime_started, _runtime_threads())
     await inner.aclose()
     ns = spent.ns
     steps = {
