@@ -491,15 +491,41 @@ def _per_request(steps: dict[str, int], total: int, gc_ns: int, requests: int) -
     return result
 
 
-def _timed_requests(call: Any, requests: int, patched: _Patched) -> tuple[int, int]:
-    """Thread CPU (ns) of ``requests`` calls with ``patched`` in place, and of the garbage
-    collector among them."""
-    with patched, _GcTime() as gc_time:
+def _view_call(client: Any, kb: int, access: str) -> Any:
+    """Logs a blocking test client in with a ``kb`` KB session (the bench's views) and gives a
+    call of the scenario's view, failing on any status but 200, after 20 untimed calls."""
+    if client.post(f"/login?kb={kb}").status_code != 200:
+        raise RuntimeError("login failed")
+    respond = client.get if access == "read-only" else client.post
+    path = "/read" if access == "read-only" else "/write"
+
+    def call() -> None:
+        status = respond(path).status_code
+        if status != 200:
+            raise RuntimeError(f"unexpected status {status}")
+
+    for _ in range(20):
+        call()
+    return call
+
+
+def _measure(
+    call: Any,
+    requests: int,
+    spent: _Spent,
+    patches: dict[tuple[Any, str], Any],
+    load_and_save: tuple[str, str],
+    names: list[str],
+) -> dict[str, float]:
+    """µs per request by step (``names``) of ``requests`` calls with ``patches`` (timed by
+    ``spent``) in place, the garbage collector's time among them."""
+    with _Patched(patches), _GcTime() as gc_time:
         started = time.thread_time_ns()
         for _ in range(requests):
             call()
         total = time.thread_time_ns() - started
-    return total, gc_time.ns
+    steps = _split(spent.ns, total, *load_and_save, names)
+    return _per_request(steps, total, gc_time.ns, requests)
 
 
 def _split(
@@ -561,44 +587,18 @@ def _flask_round(
     """One scenario in a fresh app: µs of thread CPU per request, by step."""
     from datetime import timedelta
 
-    bench = _bench()
     app = flask.Flask(f"profile-{kb}-{access}")
     app.secret_key = "profile secret"
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=1)
     interface = contrib.DynamoDBSessionInterface(store)
     app.session_interface = interface
-    session = flask.session
-
-    @app.post("/login")
-    def login() -> Any:
-        session.permanent = True
-        session.update(bench.session_data(kb))
-        return flask.jsonify(ok=True)
-
-    @app.get("/read")
-    def read() -> Any:
-        return flask.jsonify(user=session.get("user"), items=len(session.get("cart", ())))
-
-    @app.post("/write")
-    def write_view() -> Any:
-        session["n"] = session.get("n", 0) + 1
-        return flask.jsonify(user=session.get("user"), n=session["n"])
-
-    client = app.test_client()
-    if client.post("/login").status_code != 200:
-        raise RuntimeError("login failed")
-    respond = client.get if access == "read-only" else client.post
-    path = "/read" if access == "read-only" else "/write"
-
-    def call() -> None:
-        status = respond(path).status_code
-        if status != 200:
-            raise RuntimeError(f"unexpected status {status}")
-
-    for _ in range(20):
-        call()
+    _bench().flask_views(app)
+    call = _view_call(app.test_client(), kb, access)
     spent = _Spent()
-    patched = _Patched(
+    return _measure(
+        call,
+        requests,
+        spent,
         {
             (interface, "_store"): _TimedStore(store, spent),
             (contrib, "parse_natively"): spent.timed(
@@ -612,11 +612,10 @@ def _flask_round(
             ),
             (interface, "open_session"): spent.timed("open_session", interface.open_session),
             (interface, "save_session"): spent.timed("save_session", interface.save_session),
-        }
+        },
+        ("open_session", "save_session"),
+        FLASK_STEPS,
     )
-    total, gc_ns = _timed_requests(call, requests, patched)
-    steps = _split(spent.ns, total, "open_session", "save_session", FLASK_STEPS)
-    return _per_request(steps, total, gc_ns, requests)
 
 
 # Django -------------------------------------------------------------------------------------
@@ -662,35 +661,24 @@ def _django_round(contrib: Any, kb: int, access: str, requests: int) -> dict[str
     step."""
     from django.test import Client
 
-    client = Client()
-    if client.post(f"/login?kb={kb}").status_code != 200:
-        raise RuntimeError("login failed")
-    respond = client.get if access == "read-only" else client.post
-    path = "/read" if access == "read-only" else "/write"
-
-    def call() -> None:
-        status = respond(path).status_code
-        if status != 200:
-            raise RuntimeError(f"unexpected status {status}")
-
-    for _ in range(20):
-        call()
+    call = _view_call(Client(), kb, access)
     spent = _Spent()
-    store = contrib.get_store()
-    timed_store = _TimedStore(store, spent)
+    timed_store = _TimedStore(contrib.get_store(), spent)
     engine = contrib.SessionStore
-    patched = _Patched(
+    return _measure(
+        call,
+        requests,
+        spent,
         {
             (contrib, "get_store"): lambda: timed_store,
             (contrib, "_decode"): spent.timed("reading the stored text", contrib._decode),
             (engine, "_text"): spent.timed("finding the changes", engine._text),
             (engine, "load"): spent.timed("load", engine.load),
             (engine, "save"): spent.timed("save", engine.save),
-        }
+        },
+        ("load", "save"),
+        DJANGO_STEPS,
     )
-    total, gc_ns = _timed_requests(call, requests, patched)
-    steps = _split(spent.ns, total, "load", "save", DJANGO_STEPS)
-    return _per_request(steps, total, gc_ns, requests)
 
 
 # Starlette ----------------------------------------------------------------------------------

@@ -212,8 +212,35 @@ def _check(status: int, user: Any) -> None:
 # The workers: one framework, one store, one process ----------------------------------------
 
 
+def flask_views(app: Any) -> None:
+    """Adds the Flask app's views: the login (``?kb=``: the session's size; a permanent
+    session), the read-only view, the write view, and the read-only view after a wait
+    (scripts/profile.py serves them too)."""
+    from flask import jsonify, request, session
+
+    @app.post("/login")
+    def login() -> Any:
+        session.permanent = True
+        session.update(session_data(int(request.args["kb"])))
+        return jsonify(ok=True)
+
+    @app.get("/read")
+    def read() -> Any:
+        return jsonify(user=session.get("user"), items=len(session.get("cart", ())))
+
+    @app.post("/write")
+    def write() -> Any:
+        session["n"] = session.get("n", 0) + 1
+        return jsonify(user=session.get("user"), n=session["n"])
+
+    @app.get("/read-wait")
+    def read_wait() -> Any:
+        time.sleep(WAIT)  # stands for waiting on a store's answer
+        return jsonify(user=session.get("user"), items=len(session.get("cart", ())))
+
+
 def run_flask(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
-    from flask import Flask, jsonify, request, session
+    from flask import Flask
 
     endpoint = ctx["endpoint"]
     results: dict[str, Any] = {}
@@ -253,26 +280,7 @@ def run_flask(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
                 )
             Session(app)
 
-        @app.post("/login")
-        def login() -> Any:
-            session.permanent = True
-            session.update(session_data(int(request.args["kb"])))
-            return jsonify(ok=True)
-
-        @app.get("/read")
-        def read() -> Any:
-            return jsonify(user=session.get("user"), items=len(session.get("cart", ())))
-
-        @app.post("/write")
-        def write() -> Any:
-            session["n"] = session.get("n", 0) + 1
-            return jsonify(user=session.get("user"), n=session["n"])
-
-        @app.get("/read-wait")
-        def read_wait() -> Any:
-            time.sleep(WAIT)  # stands for waiting on a store's answer
-            return jsonify(user=session.get("user"), items=len(session.get("cart", ())))
-
+        flask_views(app)
         if kind == "floor" and not refresh and 1 in ctx["sizes"]:
             client = app.test_client()
             if client.post("/login?kb=1").status_code != 200:
